@@ -1,0 +1,48 @@
+# One command each: `make demo` runs the portal, `make test` runs every check.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+
+# The test suite talks to real services; these are their standard local addresses.
+export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
+export REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: demo test lint typecheck unit services clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(RUNTIME_STAMP)
+
+## demo: install, migrate an embedded SQLite database, start web + worker; Ctrl-C stops all
+demo: $(RUNTIME_STAMP)
+	$(BIN)/python scripts/demo.py
+
+## test: lint, type-check and the whole test suite against PostgreSQL and Redis
+test: $(DEV_STAMP) services lint typecheck unit
+
+services: $(DEV_STAMP)
+	@$(BIN)/python -m portal.preflight
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+typecheck: $(DEV_STAMP)
+	$(BIN)/mypy .
+
+unit: $(DEV_STAMP)
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) var staticfiles .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from channels.models import ApiKey, Channel
+from portal.admin_tenancy import TenantAdmin, TenantInline
+
+# The key itself is never shown: only its last 4 characters and a fingerprint.
+_KEY_FIELDS = [
+    "last4",
+    "fingerprint",
+    "hub_key_id",
+    "address",
+    "app_id",
+    "created_at",
+    "revoked_at",
+    "revoked_reason",
+]
+
+
+class ApiKeyInline(TenantInline):
+    model = ApiKey
+    fields = _KEY_FIELDS
+    readonly_fields = _KEY_FIELDS
+
+
+@admin.register(Channel)
+class ChannelAdmin(TenantAdmin):
+    list_display = [
+        "hub_channel_id",
+        "phone_number",
+        "partner",
+        "client",
+        "status",
+        "permission",
+        "created_at",
+    ]
+    list_filter = ["status", "permission", "has_violation", "is_restricted"]
+    search_fields = ["hub_channel_id", "phone_number", "phone_name", "client__name", "waba_id"]
+    raw_id_fields = ["client", "onboarding"]
+    readonly_fields = ["created_at", "updated_at", "status_changed_at", "permission_changed_at"]
+    list_select_related = ["partner", "client"]
+    inlines = [ApiKeyInline]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(TenantAdmin):
+    list_display = ["__str__", "channel", "partner", "created_at", "revoked_at"]
+    search_fields = ["channel__hub_channel_id", "channel__phone_number", "fingerprint", "last4"]
+    fields = ["partner", "channel", *_KEY_FIELDS]
+    readonly_fields = fields
+    list_select_related = ["partner", "channel"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        # Keys come from the Partner API only.
+        return False

@@ -1,0 +1,99 @@
+"""WhatsApp numbers (channels), the partner's permission on them, and their API keys."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from clients.models import Client, Onboarding
+from portal.encryption import EncryptedTextField
+from portal.models import Partner, TimeStampedModel
+from portal.tenancy import TenantManager
+
+
+class Channel(TimeStampedModel):
+    """One WhatsApp number of a client, as 360Dialog reports it."""
+
+    class Status(models.TextChoices):
+        CREATED = "created", "Created"
+        SUBMITTED = "submitted", "Submitted"
+        READY = "ready", "Ready"
+        RUNNING = "running", "Running"
+        LIVE = "live", "Live"
+
+    class Permission(models.TextChoices):
+        UNKNOWN = "unknown", "Unknown"
+        GRANTED = "granted", "Granted"
+        REVOKED = "revoked", "Withdrawn"
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="channels")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="channels")
+    onboarding = models.ForeignKey(
+        Onboarding, null=True, blank=True, on_delete=models.SET_NULL, related_name="channels"
+    )
+    hub_channel_id = models.CharField("360Dialog channel id", max_length=64)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.CREATED, db_index=True
+    )
+    account_mode = models.CharField(max_length=16, blank=True)
+    phone_number = models.CharField(max_length=20, blank=True)
+    phone_name = models.CharField(max_length=200, blank=True)
+    waba_id = models.CharField("WABA id", max_length=64, blank=True)
+    permission = models.CharField(
+        max_length=10, choices=Permission.choices, default=Permission.UNKNOWN
+    )
+    permission_changed_at = models.DateTimeField(null=True, blank=True)
+    has_violation = models.BooleanField(default=False)
+    is_restricted = models.BooleanField(default=False)
+    cancellation_requested = models.BooleanField(default=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "hub_channel_id"], name="channel_unique_hub_id_per_partner"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.phone_number or self.hub_channel_id
+
+
+class ApiKey(models.Model):
+    """A channel's WhatsApp API key. Only the newest one works; earlier ones are revoked."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="api_keys")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    hub_key_id = models.CharField("360Dialog key id", max_length=64, blank=True)
+    key = EncryptedTextField()
+    last4 = models.CharField("last 4", max_length=4)
+    fingerprint = models.CharField(max_length=16, help_text="First 16 hex digits of its SHA-256.")
+    address = models.URLField(blank=True, help_text="The WhatsApp API base URL for this key.")
+    app_id = models.CharField(max_length=64, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=200, blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel"],
+                condition=Q(revoked_at__isnull=True),
+                name="apikey_one_current_per_channel",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"…{self.last4} ({self.fingerprint})"
+
+    @property
+    def is_current(self) -> bool:
+        return self.revoked_at is None

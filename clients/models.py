@@ -1,0 +1,119 @@
+"""End clients, their onboardings, and each onboarding's timeline."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from portal.models import Partner, TimeStampedModel
+from portal.tenancy import TenantManager
+
+
+class Client(TimeStampedModel):
+    """A business that signed up at 360Dialog under a partner."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="clients")
+    hub_client_id = models.CharField("360Dialog client id", max_length=64)
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    contact_name = models.CharField(max_length=200, blank=True)
+    partner_payload = models.CharField(
+        max_length=200, blank=True, help_text="The `partner` value sent at signup (CRM reference)."
+    )
+    hub_status = models.CharField(max_length=32, blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "hub_client_id"], name="client_unique_hub_id_per_partner"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.hub_client_id
+
+
+class Onboarding(TimeStampedModel):
+    """One attempt by an end client to connect WhatsApp numbers, from signup page to live key."""
+
+    class Status(models.TextChoices):
+        STARTED = "started", "Started"
+        OPENED = "opened", "Popup opened"
+        RETURNED = "returned", "Returned from 360Dialog"
+        LIVE = "live", "Live"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="onboardings")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    client = models.ForeignKey(
+        Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="onboardings"
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.STARTED, db_index=True
+    )
+    email = models.EmailField(blank=True)
+    contact_name = models.CharField(max_length=200, blank=True)
+    phone_number = models.CharField(max_length=20, blank=True)
+    partner_payload = models.CharField(
+        max_length=200, blank=True, help_text="CRM reference passed to 360Dialog as `partner`."
+    )
+    lang = models.CharField(max_length=8, default="en")
+    # Only a SHA-256 of the return token is stored; the token itself lives in the redirect URL.
+    return_token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    expires_at = models.DateTimeField()
+    opened_at = models.DateTimeField(null=True, blank=True)
+    returned_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    verified = models.BooleanField(
+        default=True,
+        help_text="False for returns that did not carry our token, until the Partner API confirms.",
+    )
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["partner", "status"], name="onboarding_partner_status")]
+
+    def __str__(self) -> str:
+        return f"{self.email or self.public_id}"
+
+
+class TimelineEntry(models.Model):
+    """Something that happened to an onboarding, in the order it happened."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        LAUNCHED = "launched", "Popup launched"
+        RETURNED = "returned", "Returned"
+        WEBHOOK = "webhook", "Webhook applied"
+        STALE_EVENT = "stale_event", "Stale event ignored"
+        STATUS = "status", "Status changed"
+        PERMISSION = "permission", "Permission changed"
+        API_KEY = "api_key", "API key"
+        CORRECTION = "correction", "Corrected by reconciliation"
+        NOTIFICATION = "notification", "Notification sent"
+        ERROR = "error", "Error"
+        NOTE = "note", "Note"
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    onboarding = models.ForeignKey(Onboarding, on_delete=models.CASCADE, related_name="timeline")
+    created_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    message = models.CharField(max_length=500)
+    data = models.JSONField(default=dict, blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name_plural = "timeline entries"
+        indexes = [models.Index(fields=["onboarding", "created_at"], name="timeline_onboarding_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.message}"

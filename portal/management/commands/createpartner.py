@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from portal.models import Partner
+from portal.selectors import partner_signup_url, partner_webhook_url
+from portal.services import partner_create_or_update
+
+API_KEY_ENV = "DIALOG360_API_KEY"
+PLATFORM_SECRET_ENV = "DIALOG360_PLATFORM_SECRET"
+
+
+class Command(BaseCommand):
+    help = (
+        "Create or update a partner (tenant). Secrets are read from the environment variables "
+        f"{API_KEY_ENV} and {PLATFORM_SECRET_ENV}, or asked for at a prompt; never from the "
+        "command line. The last line printed is the partner's webhook URL."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--slug", required=True, help="URL name: the signup page is /p/SLUG/")
+        parser.add_argument("--name", required=True, help="Display name")
+        parser.add_argument("--hub-partner-id", required=True, help="360Dialog partner id")
+        parser.add_argument(
+            "--payment-mode", required=True, choices=[c.value for c in Partner.PaymentMode]
+        )
+        parser.add_argument("--hub-url", help="Base URL of the IO permission page")
+        parser.add_argument("--api-base-url", help="Base URL of the Partner API")
+        parser.add_argument(
+            "--io-signature",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="Sign IO links (needs the platform secret)",
+        )
+        parser.add_argument(
+            "--require-webhook-signature",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="Reject unsigned webhooks (needs the platform secret)",
+        )
+        parser.add_argument(
+            "--no-input",
+            action="store_false",
+            dest="interactive",
+            help="Never prompt; take secrets from the environment only.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        exists = Partner.objects.filter(slug=options["slug"]).exists()
+        interactive = options["interactive"] and sys.stdin.isatty()
+        api_key = self._secret(API_KEY_ENV, "Partner API key", interactive, keep=exists)
+        if api_key is None and not exists:
+            raise CommandError(
+                f"A new partner needs its Partner API key: set {API_KEY_ENV} "
+                "or run the command in a terminal to be asked for it."
+            )
+        platform_secret = self._secret(
+            PLATFORM_SECRET_ENV, "Platform secret", interactive, keep=True
+        )
+        try:
+            partner, created = partner_create_or_update(
+                slug=options["slug"],
+                name=options["name"],
+                hub_partner_id=options["hub_partner_id"],
+                payment_mode=options["payment_mode"],
+                hub_url=options["hub_url"],
+                api_base_url=options["api_base_url"],
+                io_signature_enabled=options["io_signature"],
+                require_webhook_signature=options["require_webhook_signature"],
+                api_key=api_key,
+                platform_secret=platform_secret,
+            )
+        except ValidationError as exc:
+            raise CommandError(_describe(exc)) from None
+
+        verb = "Created" if created else "Updated"
+        self.stdout.write(
+            f"{verb} partner {partner.slug!r} ({partner.name}), "
+            f"{partner.get_payment_mode_display()}, 360Dialog partner id {partner.hub_partner_id}."
+        )
+        self.stdout.write(
+            f"API key: {'set' if partner.api_key else 'not set'}; "
+            f"platform secret: {'set' if partner.platform_secret else 'not set'}; "
+            f"IO signature: {'on' if partner.io_signature_enabled else 'off'}; "
+            f"webhook signature required: {'yes' if partner.require_webhook_signature else 'no'}."
+        )
+        self.stdout.write(f"Signup page: {partner_signup_url(partner)}")
+        self.stdout.write("Webhook URL (enter it in the 360Dialog Partner Hub):")
+        self.stdout.write(partner_webhook_url(partner))
+
+    def _secret(self, env_name: str, label: str, interactive: bool, *, keep: bool) -> str | None:
+        """The secret from the environment or a hidden prompt; None means "leave as it is"."""
+        value = os.environ.get(env_name, "").strip()
+        if value:
+            return value
+        if not interactive:
+            return None
+        hint = "Enter keeps the stored value" if keep else "required"
+        value = getpass.getpass(f"{label} (input hidden; {hint}): ").strip()
+        return value or None
+
+
+def _describe(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return "; ".join(
+            f"{field}: {' '.join(messages)}" if field != "__all__" else " ".join(messages)
+            for field, messages in exc.message_dict.items()
+        )
+    return " ".join(exc.messages)

@@ -1,0 +1,144 @@
+"""Tenants (partners) and the staff who belong to them."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from dialog360.constants import DEFAULT_API_BASE_URL, DEFAULT_HUB_URL
+from portal.encryption import EncryptedTextField
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+def new_webhook_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour as #rrggbb.")
+
+
+class Partner(TimeStampedModel):
+    """One 360Dialog Partner Hub: the unit of tenancy."""
+
+    class PaymentMode(models.TextChoices):
+        PARTNER = "partner", "Partner Payment"
+        DIRECT = "direct", "Direct Payment"
+
+    class SignatureEncoding(models.TextChoices):
+        HEX = "hex", "Lowercase hex"
+        BASE64 = "base64", "Base64"
+
+    class PlanSelection(models.TextChoices):
+        REGULAR = "regular", "Regular"
+        PREMIUM = "premium", "Premium"
+        BASIC = "basic", "Basic (premium partners only)"
+
+    slug = models.SlugField(
+        max_length=50, unique=True, help_text="Appears in the signup URL: /p/<slug>/"
+    )
+    name = models.CharField(max_length=200)
+    is_active = models.BooleanField(
+        default=True, help_text="Inactive partners' pages and webhooks answer 404."
+    )
+
+    # --- 360Dialog connection ---
+    hub_partner_id = models.CharField(
+        "360Dialog partner id",
+        max_length=32,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Za-z0-9]+$", "Letters and digits only.")],
+    )
+    payment_mode = models.CharField(max_length=10, choices=PaymentMode.choices)
+    hub_url = models.URLField(
+        "hub URL", default=DEFAULT_HUB_URL, help_text="Base of the IO permission page."
+    )
+    api_base_url = models.URLField("Partner API base URL", default=DEFAULT_API_BASE_URL)
+    api_key = EncryptedTextField("Partner API key", blank=True, default="")
+    platform_secret = EncryptedTextField(
+        blank=True, default="", help_text="Signs IO links and partner webhooks."
+    )
+    webhook_token = models.CharField(
+        max_length=64,
+        unique=True,
+        default=new_webhook_token,
+        editable=False,
+        help_text="The secret path segment of this partner's webhook URL.",
+    )
+    io_signature_enabled = models.BooleanField(
+        "sign IO links",
+        default=False,
+        help_text="Send io_signature and io_timestamp with every launch (needs the secret).",
+    )
+    io_signature_encoding = models.CharField(
+        max_length=10, choices=SignatureEncoding.choices, default=SignatureEncoding.HEX
+    )
+    require_webhook_signature = models.BooleanField(
+        default=False,
+        help_text="Reject webhooks without a valid x-360dialog-signature (needs the secret).",
+    )
+    default_lang = models.CharField(
+        "default language", max_length=8, choices=settings.LANGUAGES, default="en"
+    )
+    plan_selection = models.CharField(
+        max_length=10, choices=PlanSelection.choices, default=PlanSelection.REGULAR
+    )
+
+    # --- Branding of the signup pages ---
+    logo_url = models.URLField("logo URL", blank=True)
+    primary_colour = models.CharField(max_length=7, default="#128c7e", validators=[hex_colour])
+    accent_colour = models.CharField(max_length=7, default="#25d366", validators=[hex_colour])
+    headline = models.CharField(max_length=200, blank=True)
+    body_text = models.TextField(blank=True)
+    support_email = models.EmailField(blank=True)
+    terms_url = models.URLField("terms URL", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                name="partner_signing_needs_secret",
+                condition=~(
+                    (Q(io_signature_enabled=True) | Q(require_webhook_signature=True))
+                    & Q(platform_secret="")
+                ),
+                violation_error_message=(
+                    "IO signatures and webhook signature checks need the platform secret."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartnerMembership(TimeStampedModel):
+    """A staff user's access to one partner in the admin."""
+
+    class Role(models.TextChoices):
+        MANAGER = "manager", "Manager"
+        VIEWER = "viewer", "Viewer"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="partner_memberships"
+    )
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "partner"], name="membership_unique_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.partner} ({self.get_role_display()})"

@@ -1,0 +1,73 @@
+"""Writes about partners, their staff and their stored secrets."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from portal.encryption import encrypted_fields
+from portal.models import Partner, PartnerMembership
+
+@transaction.atomic
+def partner_create_or_update(
+    *,
+    slug: str,
+    name: str,
+    hub_partner_id: str,
+    payment_mode: str,
+    hub_url: str | None = None,
+    api_base_url: str | None = None,
+    io_signature_enabled: bool | None = None,
+    require_webhook_signature: bool | None = None,
+    api_key: str | None = None,
+    platform_secret: str | None = None,
+) -> tuple[Partner, bool]:
+    """Create the partner with this slug, or update it. Options left as None keep their value.
+
+    Raises `django.core.exceptions.ValidationError` when the result would be invalid (bad id,
+    unknown payment mode, signing switched on without a platform secret, ...).
+    """
+    partner = Partner.objects.select_for_update().filter(slug=slug).first()
+    created = partner is None
+    if partner is None:
+        partner = Partner(slug=slug)
+    partner.name = name
+    partner.hub_partner_id = hub_partner_id
+    partner.payment_mode = payment_mode
+    given = {
+        "hub_url": hub_url,
+        "api_base_url": api_base_url,
+        "io_signature_enabled": io_signature_enabled,
+        "require_webhook_signature": require_webhook_signature,
+        "api_key": api_key,
+        "platform_secret": platform_secret,
+    }
+    for field, value in given.items():
+        if value is not None:
+            setattr(partner, field, value)
+    partner.full_clean()
+    partner.save()
+    return partner, created
+
+
+def membership_set(*, user: AbstractBaseUser, partner: Partner, role: str) -> PartnerMembership:
+    membership, _ = PartnerMembership.objects.update_or_create(
+        user=user, partner=partner, defaults={"role": role}
+    )
+    return membership
+
+
+def encrypted_values_rotate() -> dict[str, int]:
+    """Re-encrypt every stored secret under the newest key; returns rows rewritten per model."""
+    counts: dict[str, int] = {}
+    for model, names in encrypted_fields():
+        manager = model._base_manager  # every tenant's rows, not a scoped subset
+        count = 0
+        for pk in manager.values_list("pk", flat=True).iterator():
+            with transaction.atomic():
+                row = manager.select_for_update().get(pk=pk)
+                # Reading decrypted with whichever key matched; saving encrypts with the first.
+                row.save(update_fields=names)
+            count += 1
+        counts[model._meta.label] = count
+    return counts

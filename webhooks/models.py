@@ -1,0 +1,48 @@
+"""Every partner webhook delivery, stored before it is answered."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from portal.models import Partner
+from portal.tenancy import TenantManager
+
+
+class WebhookEvent(models.Model):
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
+        MALFORMED = "malformed", "Malformed"
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="webhook_events")
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The event id when the body has one, otherwise a hash of the body.
+    dedupe_key = models.CharField(max_length=128)
+    hub_event_id = models.CharField("360Dialog event id", max_length=128, blank=True)
+    event_type = models.CharField(max_length=64, blank=True, db_index=True)
+    raw_body = models.BinaryField()
+    payload = models.JSONField(null=True, blank=True)
+    headers = models.JSONField(default=dict, blank=True, help_text="Secrets redacted.")
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "dedupe_key"], name="webhookevent_unique_per_partner"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type or 'unknown'} {self.hub_event_id or self.dedupe_key[:12]}"
