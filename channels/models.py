@@ -7,7 +7,7 @@ from django.db.models import Q
 
 from clients.models import Client, Onboarding
 from portal.encryption import EncryptedTextField
-from portal.models import Partner, TimeStampedModel
+from portal.models import HttpsURLField, Partner, TimeStampedModel
 from portal.tenancy import TenantManager
 
 
@@ -73,7 +73,7 @@ class ApiKey(models.Model):
     key = EncryptedTextField()
     last4 = models.CharField("last 4", max_length=4)
     fingerprint = models.CharField(max_length=16, help_text="First 16 hex digits of its SHA-256.")
-    address = models.URLField(blank=True, help_text="The WhatsApp API base URL for this key.")
+    address = HttpsURLField(blank=True, help_text="The WhatsApp API base URL for this key.")
     app_id = models.CharField(max_length=64, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=200, blank=True)

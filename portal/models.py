@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -23,6 +24,13 @@ class TimeStampedModel(models.Model):
 
 def new_webhook_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+class HttpsURLField(models.URLField):  # type: ignore[type-arg]
+    """A URL field whose form assumes https:// when the scheme is left out."""
+
+    def formfield(self, **kwargs: Any) -> Any:
+        return super().formfield(**{"assume_scheme": "https", **kwargs})
 
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour as #rrggbb.")
@@ -60,10 +68,10 @@ class Partner(TimeStampedModel):
         validators=[RegexValidator(r"^[A-Za-z0-9]+$", "Letters and digits only.")],
     )
     payment_mode = models.CharField(max_length=10, choices=PaymentMode.choices)
-    hub_url = models.URLField(
+    hub_url = HttpsURLField(
         "hub URL", default=DEFAULT_HUB_URL, help_text="Base of the IO permission page."
     )
-    api_base_url = models.URLField("Partner API base URL", default=DEFAULT_API_BASE_URL)
+    api_base_url = HttpsURLField("Partner API base URL", default=DEFAULT_API_BASE_URL)
     api_key = EncryptedTextField("Partner API key", blank=True, default="")
     platform_secret = EncryptedTextField(
         blank=True, default="", help_text="Signs IO links and partner webhooks."
@@ -95,13 +103,13 @@ class Partner(TimeStampedModel):
     )
 
     # --- Branding of the signup pages ---
-    logo_url = models.URLField("logo URL", blank=True)
+    logo_url = HttpsURLField("logo URL", blank=True)
     primary_colour = models.CharField(max_length=7, default="#128c7e", validators=[hex_colour])
     accent_colour = models.CharField(max_length=7, default="#25d366", validators=[hex_colour])
     headline = models.CharField(max_length=200, blank=True)
     body_text = models.TextField(blank=True)
     support_email = models.EmailField(blank=True)
-    terms_url = models.URLField("terms URL", blank=True)
+    terms_url = HttpsURLField("terms URL", blank=True)
 
     class Meta:
         ordering = ["name"]

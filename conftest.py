@@ -1,0 +1,109 @@
+"""Fixtures shared by every app's tests: real services, a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from portal.preflight import unreachable_services
+
+ROOT = Path(__file__).resolve().parent
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    problems = unreachable_services(os.environ["DATABASE_URL"], os.environ["REDIS_URL"])
+    if problems:
+        pytest.exit("\n".join(problems), returncode=3)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
+    """Poll until `predicate()` is truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def _test_database_url() -> str:
+    """The URL of the database the tests run against (pytest-django's test database)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `celery worker` process on Redis, using the test database.
+
+    Tests that need what it writes must use `transactional_db`, so their rows are committed
+    where the worker can see them.
+    """
+    from portal.celery import app
+
+    with django_db_blocker.unblock():
+        database_url = _test_database_url()
+    with app.connection_for_write() as conn:
+        for queue in ("default", "webhooks", "hub"):
+            conn.default_channel.queue_purge(queue)
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+    node = f"test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
+    log = ROOT / "var" / "test-worker.log"
+    log.parent.mkdir(exist_ok=True)
+    with log.open("wb") as out:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "-Q",
+                "default,webhooks,hub",
+                "-c",
+                "2",
+                "-l",
+                "INFO",
+                "-n",
+                node,
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(
+            lambda: app.control.ping(destination=[node], timeout=0.5),
+            timeout=60,
+            what=f"the Celery worker (log: {log})",
+        )
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
