@@ -14,7 +14,6 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@staff.example")
     is_staff = True
-    password = factory.django.Password("correct horse battery staple")
 
 
 class PartnerFactory(factory.django.DjangoModelFactory):
