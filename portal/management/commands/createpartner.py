@@ -55,14 +55,20 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         exists = Partner.objects.filter(slug=options["slug"]).exists()
         interactive = options["interactive"] and sys.stdin.isatty()
-        api_key = self._secret(API_KEY_ENV, "Partner API key", interactive, keep=exists)
+        keep = "Enter keeps the stored value"
+        api_key = self._secret(
+            API_KEY_ENV, "Partner API key", interactive, keep if exists else "required"
+        )
         if api_key is None and not exists:
             raise CommandError(
                 f"A new partner needs its Partner API key: set {API_KEY_ENV} "
                 "or run the command in a terminal to be asked for it."
             )
         platform_secret = self._secret(
-            PLATFORM_SECRET_ENV, "Platform secret", interactive, keep=True
+            PLATFORM_SECRET_ENV,
+            "Platform secret",
+            interactive,
+            keep if exists else "Enter to leave it unset",
         )
         try:
             partner, created = partner_create_or_update(
@@ -95,14 +101,13 @@ class Command(BaseCommand):
         self.stdout.write("Webhook URL (enter it in the 360Dialog Partner Hub):")
         self.stdout.write(partner_webhook_url(partner))
 
-    def _secret(self, env_name: str, label: str, interactive: bool, *, keep: bool) -> str | None:
+    def _secret(self, env_name: str, label: str, interactive: bool, hint: str) -> str | None:
         """The secret from the environment or a hidden prompt; None means "leave as it is"."""
         value = os.environ.get(env_name, "").strip()
         if value:
             return value
         if not interactive:
             return None
-        hint = "Enter keeps the stored value" if keep else "required"
         value = getpass.getpass(f"{label} (input hidden; {hint}): ").strip()
         return value or None
 

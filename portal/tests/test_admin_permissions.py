@@ -1,0 +1,156 @@
+"""What each role may do in the admin, and that no secret is ever shown there."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client as HttpClient
+from django.urls import reverse
+
+from channels.tests.factories import ApiKeyFactory
+from clients.models import Client
+from clients.tests.factories import ClientFactory
+from portal.models import Partner, PartnerMembership
+from portal.tenancy import all_partners_scope
+from portal.tests.factories import MembershipFactory, PartnerFactory, UserFactory
+
+API_KEY = "partner-api-key-must-never-show"
+PLATFORM_SECRET = "platform-secret-must-never-show"
+
+
+@pytest.fixture
+def partner(db) -> Partner:
+    return PartnerFactory(
+        slug="acme", name="Acme", api_key=API_KEY, platform_secret=PLATFORM_SECRET
+    )
+
+
+def staff(partner: Partner, role: str) -> HttpClient:
+    http = HttpClient()
+    http.force_login(MembershipFactory(partner=partner, role=role).user)
+    return http
+
+
+def partner_form(partner: Partner, **changes: str) -> dict[str, str]:
+    data = {
+        "name": partner.name,
+        "slug": partner.slug,
+        "is_active": "on",
+        "hub_partner_id": partner.hub_partner_id,
+        "payment_mode": partner.payment_mode,
+        "hub_url": partner.hub_url,
+        "api_base_url": partner.api_base_url,
+        "api_key": "",
+        "platform_secret": "",
+        "io_signature_encoding": partner.io_signature_encoding,
+        "default_lang": partner.default_lang,
+        "plan_selection": partner.plan_selection,
+        "primary_colour": partner.primary_colour,
+        "accent_colour": partner.accent_colour,
+        "headline": "",
+        "body_text": "",
+        "logo_url": "",
+        "support_email": "",
+        "terms_url": "",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_viewer_can_look_but_not_change(partner):
+    http = staff(partner, PartnerMembership.Role.VIEWER)
+    client = ClientFactory(partner=partner, name="Old name")
+    change_url = reverse("admin:clients_client_change", args=[client.pk])
+
+    assert http.get(change_url).status_code == 200
+    response = http.post(change_url, {"partner": partner.pk, "name": "New name"})
+
+    assert response.status_code == 403
+    with all_partners_scope():
+        assert Client.objects.get(pk=client.pk).name == "Old name"
+
+
+def test_a_manager_edits_the_signup_page_but_not_the_connection_or_secrets(partner):
+    http = staff(partner, PartnerMembership.Role.MANAGER)
+    change_url = reverse("admin:portal_partner_change", args=[partner.pk])
+    hub_partner_id = partner.hub_partner_id
+
+    response = http.post(
+        change_url,
+        partner_form(
+            partner,
+            headline="Connect in two minutes",
+            hub_partner_id="stolenPA",
+            api_key="attacker-key",
+            platform_secret="attacker-secret",
+        ),
+    )
+
+    assert response.status_code == 302
+    partner.refresh_from_db()
+    assert partner.headline == "Connect in two minutes"
+    assert partner.hub_partner_id == hub_partner_id
+    assert (partner.api_key, partner.platform_secret) == (API_KEY, PLATFORM_SECRET)
+
+
+def test_a_superuser_replaces_a_secret_and_a_blank_field_keeps_it(partner):
+    http = HttpClient()
+    http.force_login(UserFactory(username="root", is_superuser=True))
+    change_url = reverse("admin:portal_partner_change", args=[partner.pk])
+
+    response = http.post(change_url, partner_form(partner, api_key="rotated-partner-key"))
+
+    assert response.status_code == 302
+    partner.refresh_from_db()
+    assert (partner.api_key, partner.platform_secret) == ("rotated-partner-key", PLATFORM_SECRET)
+
+
+def test_secrets_appear_in_no_admin_page(partner):
+    http = HttpClient()
+    http.force_login(UserFactory(username="root", is_superuser=True))
+    api_key = ApiKeyFactory(channel__client__partner=partner, key="channel-key-never-shown-9z")
+    pages = [
+        reverse("admin:portal_partner_change", args=[partner.pk]),
+        reverse("admin:portal_partner_changelist"),
+        reverse("admin:channels_apikey_change", args=[api_key.pk]),
+        reverse("admin:channels_apikey_changelist"),
+        reverse("admin:channels_channel_change", args=[api_key.channel.pk]),
+    ]
+
+    for path in pages:
+        html = http.get(path).content.decode()
+        assert API_KEY not in html
+        assert PLATFORM_SECRET not in html
+        assert "channel-key-never-shown-9z" not in html
+    key_page = http.get(pages[2]).content.decode()
+    assert api_key.last4 == "n-9z"
+    assert api_key.last4 in key_page
+    assert api_key.fingerprint in key_page
+    assert "API key: set; platform secret: set" in http.get(pages[0]).content.decode()
+
+
+def test_only_superusers_delete_and_add_partners(partner):
+    manager = staff(partner, PartnerMembership.Role.MANAGER)
+    client = ClientFactory(partner=partner)
+
+    assert manager.get(reverse("admin:clients_client_delete", args=[client.pk])).status_code == 403
+    assert manager.get(reverse("admin:portal_partner_add")).status_code == 403
+    assert manager.get(reverse("admin:portal_partnermembership_changelist")).status_code == 403
+
+
+def test_a_manager_cannot_put_a_row_under_another_partner(partner):
+    other = PartnerFactory(slug="other", name="Other")
+    http = staff(partner, PartnerMembership.Role.MANAGER)
+
+    response = http.post(
+        reverse("admin:clients_client_add"),
+        {"partner": other.pk, "hub_client_id": "smuggled", "name": "Smuggled"},
+    )
+
+    assert response.status_code == 200  # the form comes back with an error
+    assert "Select a valid choice" in response.content.decode()
+    with all_partners_scope():
+        assert not Client.objects.filter(hub_client_id="smuggled").exists()

@@ -1,0 +1,75 @@
+"""Real Celery workers: on Redis for the suite, and on the embedded broker for the demo."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from celery import Celery
+
+from conftest import free_port, wait_for
+from portal.tasks import ping
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_task_sent_through_redis_is_run_by_the_worker_process(celery_worker):
+    result = ping.delay()
+
+    assert result.get(timeout=60) == "pong"
+    assert celery_worker.poll() is None
+
+
+def _get(url: str) -> httpx.Response | None:
+    try:
+        return httpx.get(url, timeout=2)
+    except httpx.TransportError:
+        return None
+
+
+def test_the_demo_serves_the_admin_and_a_partner_page_with_a_real_worker(tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PORTAL_PORT": str(port), "DEMO_DATA_DIR": str(tmp_path)}
+    demo = subprocess.Popen(
+        [sys.executable, "scripts/demo.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, as in a terminal
+    )
+    try:
+        wait_for(lambda: _get(f"{base}/healthz"), timeout=120, what="the demo web server")
+
+        signup = _get(f"{base}/p/demo/")
+        login = _get(f"{base}/admin/login/")
+        ready = _get(f"{base}/readyz")
+        # A task through the demo's file-system broker, answered by the demo's worker process.
+        probe = Celery("probe", broker="filesystem://", backend=f"file://{tmp_path / 'results'}")
+        probe.conf.broker_transport_options = {
+            "data_folder_in": str(tmp_path / "broker" / "queue"),
+            "data_folder_out": str(tmp_path / "broker" / "queue"),
+            "control_folder": str(tmp_path / "broker" / "control"),
+        }
+        pong = probe.send_task("portal.ping", queue="default").get(timeout=60)
+    finally:
+        os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C does
+        output = demo.communicate(timeout=60)[0].decode()
+
+    assert signup is not None and signup.status_code == 200
+    assert "Demo Telecom" in signup.text
+    assert login is not None and login.status_code == 200
+    assert ready is not None and ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert pong == "pong"
+    assert f"Admin:        {base}/admin/   login: admin / " in output
+    assert f"Signup page:  {base}/p/demo/" in output
+    with pytest.raises(ProcessLookupError):
+        os.killpg(demo.pid, 0)  # every process of the demo has stopped
