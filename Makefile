@@ -39,7 +39,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 typecheck: $(DEV_STAMP)
-	$(BIN)/mypy .
+	DJANGO_DEBUG=true $(BIN)/mypy .
 
 unit: $(DEV_STAMP)
 	$(BIN)/pytest

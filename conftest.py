@@ -61,9 +61,7 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Pop
 
     with django_db_blocker.unblock():
         database_url = _test_database_url()
-    with app.connection_for_write() as conn:
-        for queue in ("default", "webhooks", "hub"):
-            conn.default_channel.queue_purge(queue)
+    app.control.purge()  # leftovers of an interrupted earlier run
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
     node = f"test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
     log = ROOT / "var" / "test-worker.log"

@@ -9,7 +9,7 @@ from channels.models import ApiKey, Channel
 from portal.admin_tenancy import TenantAdmin, TenantInline
 
 # The key itself is never shown: only its last 4 characters and a fingerprint.
-_KEY_FIELDS = [
+_KEY_FIELDS = (
     "last4",
     "fingerprint",
     "hub_key_id",
@@ -18,7 +18,7 @@ _KEY_FIELDS = [
     "created_at",
     "revoked_at",
     "revoked_reason",
-]
+)
 
 
 class ApiKeyInline(TenantInline):
@@ -50,8 +50,7 @@ class ChannelAdmin(TenantAdmin):
 class ApiKeyAdmin(TenantAdmin):
     list_display = ["__str__", "channel", "partner", "created_at", "revoked_at"]
     search_fields = ["channel__hub_channel_id", "channel__phone_number", "fingerprint", "last4"]
-    fields = ["partner", "channel", *_KEY_FIELDS]
-    readonly_fields = fields
+    fields = readonly_fields = ("partner", "channel", *_KEY_FIELDS)
     list_select_related = ["partner", "channel"]
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:

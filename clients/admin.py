@@ -8,8 +8,7 @@ from portal.admin_tenancy import TenantAdmin, TenantInline
 
 class TimelineInline(TenantInline):
     model = TimelineEntry
-    fields = ["created_at", "kind", "message", "data"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "kind", "message", "data")
     show_change_link = False
 
 

@@ -113,7 +113,9 @@ class TimelineEntry(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
         verbose_name_plural = "timeline entries"
-        indexes = [models.Index(fields=["onboarding", "created_at"], name="timeline_onboarding_time")]
+        indexes = [
+            models.Index(fields=["onboarding", "created_at"], name="timeline_onboarding_time")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.message}"

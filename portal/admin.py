@@ -24,7 +24,8 @@ class SecretField(forms.CharField):
         kwargs.setdefault("required", False)
         kwargs.setdefault("strip", True)
         kwargs.setdefault(
-            "help_text", "Write-only. Leave blank to keep the stored value; enter a new one to replace it."
+            "help_text",
+            "Write-only. Leave blank to keep the stored value; enter a new one to replace it.",
         )
         super().__init__(widget=forms.PasswordInput(render_value=False), **kwargs)
 
@@ -35,7 +36,8 @@ class PartnerForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = Partner
-        fields = "__all__"
+        # The admin passes the full field list from its fieldsets.
+        fields = ["api_key", "platform_secret"]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -120,7 +122,9 @@ class PartnerAdmin(TenantAccessMixin, admin.ModelAdmin):  # type: ignore[type-ar
     def get_queryset(self, request: HttpRequest) -> QuerySet[Partner]:
         return partners_visible_to(request.user)
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
         # The secret fields are declared on PartnerForm, and declared fields are always part of a
         # form; leaving the form out is what keeps a manager from overwriting them.
         kwargs["form"] = PartnerForm if is_superuser(request) else forms.ModelForm

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -29,8 +30,18 @@ def new_webhook_token() -> str:
 class HttpsURLField(models.URLField):  # type: ignore[type-arg]
     """A URL field whose form assumes https:// when the scheme is left out."""
 
-    def formfield(self, **kwargs: Any) -> Any:
-        return super().formfield(**{"assume_scheme": "https", **kwargs})
+    def formfield(
+        self,
+        form_class: type[forms.Field] | None = None,
+        choices_form_class: type[forms.ChoiceField] | None = None,
+        **kwargs: Any,
+    ) -> forms.Field | None:
+        kwargs.setdefault("assume_scheme", "https")
+        if form_class is not None:
+            kwargs["form_class"] = form_class
+        if choices_form_class is not None:
+            kwargs["choices_form_class"] = choices_form_class
+        return super().formfield(**kwargs)
 
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour as #rrggbb.")

@@ -30,9 +30,8 @@ HOW_TO_START = {
 def _postgres_error(url: str) -> str | None:
     # The test database is created next to the `postgres` maintenance database, which must answer.
     try:
-        info = psycopg.conninfo.conninfo_to_dict(url)
-        info["dbname"] = "postgres"
-        with psycopg.connect(**info, connect_timeout=TIMEOUT_SECONDS) as conn:
+        conninfo = psycopg.conninfo.make_conninfo(url, dbname="postgres")
+        with psycopg.connect(conninfo, connect_timeout=TIMEOUT_SECONDS) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
         return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

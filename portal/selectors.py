@@ -42,4 +42,4 @@ def partner_webhook_url(partner: Partner) -> str:
 
 
 def partner_signup_url(partner: Partner) -> str:
-    return settings.PUBLIC_BASE_URL + reverse("clients:signup", args=[partner.slug])
+    return f"{settings.PUBLIC_BASE_URL}{reverse('clients:signup', args=[partner.slug])}"

@@ -8,6 +8,7 @@ from django.db import transaction
 from portal.encryption import encrypted_fields
 from portal.models import Partner, PartnerMembership
 
+
 @transaction.atomic
 def partner_create_or_update(
     *,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -25,7 +26,12 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # Where the embedded database and broker live when no DATABASE_URL / REDIS_URL is given.
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
 
-_REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS", "PUBLIC_BASE_URL")
+_REQUIRED_IN_PRODUCTION = (
+    "SECRET_KEY",
+    "FIELD_ENCRYPTION_KEYS",
+    "ALLOWED_HOSTS",
+    "PUBLIC_BASE_URL",
+)
 if not DEBUG:
     _missing = [name for name in _REQUIRED_IN_PRODUCTION if not env.str(name, default="").strip()]
     if _missing:
@@ -189,6 +195,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# webhooks: fast, store-and-process; hub: Partner API calls; default: everything else.
+CELERY_TASK_QUEUES = [
+    Queue("default", routing_key="default"),
+    Queue("webhooks", routing_key="webhooks"),
+    Queue("hub", routing_key="hub"),
+]
 CELERY_TASK_ROUTES = {
     "webhooks.*": {"queue": "webhooks"},
     "hub.*": {"queue": "hub"},

@@ -12,15 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
-from django_scopes import ScopedManager, scope, scopes_disabled
+from django_scopes import scope, scopes_disabled
 from django_scopes.exceptions import ScopeError
+from django_scopes.manager import DisabledQuerySet
+from django_scopes.state import get_scope
 
 if TYPE_CHECKING:
     from portal.models import Partner
+
+_M = TypeVar("_M", bound=models.Model)
 
 __all__ = [
     "ScopeError",
@@ -32,16 +36,39 @@ __all__ = [
 ]
 
 
-def TenantManager() -> models.Manager[Any]:  # noqa: N802 (reads like a class at the call site)
-    """The default manager of a tenant-owned model (one with a `partner` foreign key)."""
-    return ScopedManager(partner="partner")  # type: ignore[no-any-return]
+class TenantManager(models.Manager[_M]):
+    """The default manager of a tenant-owned model (one with a `partner` foreign key).
+
+    It follows django-scopes' `ScopedManager` on the `partner` dimension, with one difference:
+    a scope whose partner is None sees nothing instead of everything.
+    """
+
+    def get_queryset(self) -> models.QuerySet[_M]:
+        current = get_scope()
+        if not current.get("_enabled", True):
+            return super().get_queryset()
+        partner = current.get("partner")
+        if partner is None:
+            disabled: models.QuerySet[_M] = DisabledQuerySet(
+                self.model, using=self._db, missing_scopes=["partner"]
+            )
+            return disabled
+        if isinstance(partner, list | tuple):
+            return super().get_queryset().filter(partner__in=partner)
+        return super().get_queryset().filter(partner=partner)
+
+    def all(self) -> models.QuerySet[_M]:
+        # Manager.all() would hand out the disabled queryset; fail here, where the bug is.
+        queryset = self.get_queryset()
+        if isinstance(queryset, DisabledQuerySet):
+            queryset.error()
+        return queryset
 
 
 @contextmanager
 def partner_scope(partner: Partner) -> Iterator[None]:
     """Rows of exactly this partner."""
     if partner is None or partner.pk is None:
-        # django-scopes reads `None` as "no filter"; that must never happen by accident.
         raise ScopeError("partner_scope() needs a saved Partner.")
     with scope(partner=partner.pk):
         yield

@@ -21,6 +21,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
     checks = {"database": database_reachable(), "broker": broker_reachable()}
     ready = all(checks.values())
     return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": {k: "ok" if v else "unreachable" for k, v in checks.items()}},
+        {
+            "status": "ok" if ready else "unavailable",
+            "checks": {k: "ok" if v else "unreachable" for k, v in checks.items()},
+        },
         status=200 if ready else 503,
     )

@@ -8,7 +8,7 @@ from channels.models import ApiKey, Channel
 from clients.tests.factories import ClientFactory
 
 
-class ChannelFactory(factory.django.DjangoModelFactory):
+class ChannelFactory(factory.django.DjangoModelFactory[Channel]):
     class Meta:
         model = Channel
 
@@ -18,7 +18,7 @@ class ChannelFactory(factory.django.DjangoModelFactory):
     phone_number = factory.Sequence(lambda n: f"49151{n:07d}")
 
 
-class ApiKeyFactory(factory.django.DjangoModelFactory):
+class ApiKeyFactory(factory.django.DjangoModelFactory[ApiKey]):
     class Meta:
         model = ApiKey
 

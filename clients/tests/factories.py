@@ -10,7 +10,7 @@ from clients.models import Client, Onboarding, TimelineEntry
 from portal.tests.factories import PartnerFactory
 
 
-class ClientFactory(factory.django.DjangoModelFactory):
+class ClientFactory(factory.django.DjangoModelFactory[Client]):
     class Meta:
         model = Client
 
@@ -20,7 +20,7 @@ class ClientFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"owner{n}@client.example")
 
 
-class OnboardingFactory(factory.django.DjangoModelFactory):
+class OnboardingFactory(factory.django.DjangoModelFactory[Onboarding]):
     class Meta:
         model = Onboarding
 
@@ -33,7 +33,7 @@ class OnboardingFactory(factory.django.DjangoModelFactory):
     expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
 
 
-class TimelineEntryFactory(factory.django.DjangoModelFactory):
+class TimelineEntryFactory(factory.django.DjangoModelFactory[TimelineEntry]):
     class Meta:
         model = TimelineEntry
 

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import factory
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 
 from portal.models import Partner, PartnerMembership
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
-        model = get_user_model()
+        model = User
         django_get_or_create = ("username",)
 
     username = factory.Sequence(lambda n: f"user{n}")
@@ -16,7 +16,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     is_staff = True
 
 
-class PartnerFactory(factory.django.DjangoModelFactory):
+class PartnerFactory(factory.django.DjangoModelFactory[Partner]):
     class Meta:
         model = Partner
 
@@ -27,7 +27,7 @@ class PartnerFactory(factory.django.DjangoModelFactory):
     api_key = factory.Sequence(lambda n: f"partner-api-key-{n:06d}")
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[PartnerMembership]):
     class Meta:
         model = PartnerMembership
 

@@ -39,24 +39,24 @@ class Tenant:
 
 
 def make_tenant(marker: str) -> Tenant:
-    partner = PartnerFactory(
+    partner = PartnerFactory.create(
         slug=marker, name=f"{marker.title()} Hub", hub_partner_id=f"{marker}PA"
     )
-    client = ClientFactory(
+    client = ClientFactory.create(
         partner=partner,
         name=f"{marker} bakery",
         email=f"owner@{marker}.example",
         hub_client_id=f"{marker}Client",
     )
-    onboarding = OnboardingFactory(
+    onboarding = OnboardingFactory.create(
         partner=partner, client=client, email=f"signup@{marker}.example", contact_name=marker
     )
-    entry = TimelineEntryFactory(onboarding=onboarding, message=f"{marker} popup launched")
-    channel = ChannelFactory(
+    entry = TimelineEntryFactory.create(onboarding=onboarding, message=f"{marker} popup launched")
+    channel = ChannelFactory.create(
         client=client, onboarding=onboarding, hub_channel_id=f"{marker}Chan", phone_name=marker
     )
-    api_key = ApiKeyFactory(channel=channel, hub_key_id=f"{marker}Key")
-    event = WebhookEventFactory(partner=partner, hub_event_id=f"{marker}_evt_1")
+    api_key = ApiKeyFactory.create(channel=channel, hub_key_id=f"{marker}Key")
+    event = WebhookEventFactory.create(partner=partner, hub_event_id=f"{marker}_evt_1")
     return Tenant(
         partner=partner,
         rows={
@@ -89,13 +89,13 @@ def logged_in(user) -> HttpClient:
 
 @pytest.fixture(params=[PartnerMembership.Role.MANAGER, PartnerMembership.Role.VIEWER])
 def alpha_staff(request, alpha, bravo) -> HttpClient:
-    membership = MembershipFactory(partner=alpha.partner, role=request.param)
+    membership = MembershipFactory.create(partner=alpha.partner, role=request.param)
     return logged_in(membership.user)
 
 
 @pytest.fixture
 def superuser(alpha, bravo) -> HttpClient:
-    return logged_in(UserFactory(username="root", is_superuser=True))
+    return logged_in(UserFactory.create(username="root", is_superuser=True))
 
 
 def url(label: str, view: str, *args: object) -> str:
@@ -161,7 +161,7 @@ def test_the_admin_index_lists_no_other_partner(alpha_staff):
 
 
 def test_a_user_without_memberships_sees_no_tenant_data(alpha, bravo):
-    http = logged_in(UserFactory(username="nobody"))
+    http = logged_in(UserFactory.create(username="nobody"))
 
     for label in TENANT_MODELS:
         assert http.get(url(label, "changelist")).status_code == 403

@@ -19,14 +19,14 @@ PLATFORM_SECRET = "platform-secret-must-never-show"
 
 @pytest.fixture
 def partner(db) -> Partner:
-    return PartnerFactory(
+    return PartnerFactory.create(
         slug="acme", name="Acme", api_key=API_KEY, platform_secret=PLATFORM_SECRET
     )
 
 
 def staff(partner: Partner, role: str) -> HttpClient:
     http = HttpClient()
-    http.force_login(MembershipFactory(partner=partner, role=role).user)
+    http.force_login(MembershipFactory.create(partner=partner, role=role).user)
     return http
 
 
@@ -62,7 +62,7 @@ def partner_form(partner: Partner, **changes: str) -> dict[str, str]:
 
 def test_a_viewer_can_look_but_not_change(partner):
     http = staff(partner, PartnerMembership.Role.VIEWER)
-    client = ClientFactory(partner=partner, name="Old name")
+    client = ClientFactory.create(partner=partner, name="Old name")
     change_url = reverse("admin:clients_client_change", args=[client.pk])
 
     assert http.get(change_url).status_code == 200
@@ -98,7 +98,7 @@ def test_a_manager_edits_the_signup_page_but_not_the_connection_or_secrets(partn
 
 def test_a_superuser_replaces_a_secret_and_a_blank_field_keeps_it(partner):
     http = HttpClient()
-    http.force_login(UserFactory(username="root", is_superuser=True))
+    http.force_login(UserFactory.create(username="root", is_superuser=True))
     change_url = reverse("admin:portal_partner_change", args=[partner.pk])
 
     response = http.post(change_url, partner_form(partner, api_key="rotated-partner-key"))
@@ -110,8 +110,10 @@ def test_a_superuser_replaces_a_secret_and_a_blank_field_keeps_it(partner):
 
 def test_secrets_appear_in_no_admin_page(partner):
     http = HttpClient()
-    http.force_login(UserFactory(username="root", is_superuser=True))
-    api_key = ApiKeyFactory(channel__client__partner=partner, key="channel-key-never-shown-9z")
+    http.force_login(UserFactory.create(username="root", is_superuser=True))
+    api_key = ApiKeyFactory.create(
+        channel__client__partner=partner, key="channel-key-never-shown-9z"
+    )
     pages = [
         reverse("admin:portal_partner_change", args=[partner.pk]),
         reverse("admin:portal_partner_changelist"),
@@ -134,7 +136,7 @@ def test_secrets_appear_in_no_admin_page(partner):
 
 def test_only_superusers_delete_and_add_partners(partner):
     manager = staff(partner, PartnerMembership.Role.MANAGER)
-    client = ClientFactory(partner=partner)
+    client = ClientFactory.create(partner=partner)
 
     assert manager.get(reverse("admin:clients_client_delete", args=[client.pk])).status_code == 403
     assert manager.get(reverse("admin:portal_partner_add")).status_code == 403
@@ -142,7 +144,7 @@ def test_only_superusers_delete_and_add_partners(partner):
 
 
 def test_a_manager_cannot_put_a_row_under_another_partner(partner):
-    other = PartnerFactory(slug="other", name="Other")
+    other = PartnerFactory.create(slug="other", name="Other")
     http = staff(partner, PartnerMembership.Role.MANAGER)
 
     response = http.post(

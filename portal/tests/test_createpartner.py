@@ -121,7 +121,12 @@ def test_in_a_terminal_it_asks_for_secrets_with_hidden_input(monkeypatch):
     answers = iter(["typed-api-key", "typed-secret"])
     prompts: list[str] = []
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
-    monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or next(answers))
+
+    def getpass(prompt: str) -> str:
+        prompts.append(prompt)
+        return next(answers)
+
+    monkeypatch.setattr("getpass.getpass", getpass)
 
     out = StringIO()
     call_command("createpartner", *ARGS, stdout=out)

@@ -24,8 +24,10 @@ def raw_column(table: str, column: str, pk: int) -> str:
 
 @pytest.mark.django_db
 def test_secrets_are_not_stored_in_plain_text():
-    partner = PartnerFactory(api_key="pk_live_partner_key_123", platform_secret="platform-s3cret")
-    api_key = ApiKeyFactory(key="channel-key-abcdef", channel__client__partner=partner)
+    partner = PartnerFactory.create(
+        api_key="pk_live_partner_key_123", platform_secret="platform-s3cret"
+    )
+    api_key = ApiKeyFactory.create(key="channel-key-abcdef", channel__client__partner=partner)
 
     stored = [
         raw_column("portal_partner", "api_key", partner.pk),
@@ -45,7 +47,7 @@ def test_secrets_are_not_stored_in_plain_text():
 
 @pytest.mark.django_db
 def test_an_empty_secret_stays_empty_so_not_set_is_queryable():
-    partner = PartnerFactory(platform_secret="")
+    partner = PartnerFactory.create(platform_secret="")
 
     assert raw_column("portal_partner", "platform_secret", partner.pk) == ""
     assert Partner.objects.filter(platform_secret="").get() == partner
@@ -80,7 +82,7 @@ def test_missing_or_malformed_keys_are_a_configuration_error(keys):
 @pytest.mark.django_db
 def test_rotation_new_key_first_then_reencrypt_then_drop_the_old_key():
     with override_settings(FIELD_ENCRYPTION_KEYS=[OLD_KEY]):
-        partner = PartnerFactory(api_key="rotate-me-please", platform_secret="and-me-too")
+        partner = PartnerFactory.create(api_key="rotate-me-please", platform_secret="and-me-too")
         before = raw_column("portal_partner", "api_key", partner.pk)
 
     with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY, OLD_KEY]):

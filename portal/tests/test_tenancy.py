@@ -10,9 +10,9 @@ from portal.tests.factories import PartnerFactory
 
 @pytest.fixture
 def two_partners_with_clients(db):
-    alpha, bravo = PartnerFactory(slug="alpha"), PartnerFactory(slug="bravo")
-    ClientFactory(partner=alpha, name="Alpha Bakery")
-    ClientFactory(partner=bravo, name="Bravo Bakery")
+    alpha, bravo = PartnerFactory.create(slug="alpha"), PartnerFactory.create(slug="bravo")
+    ClientFactory.create(partner=alpha, name="Alpha Bakery")
+    ClientFactory.create(partner=bravo, name="Bravo Bakery")
     return alpha, bravo
 
 
@@ -57,14 +57,14 @@ def test_a_scope_over_several_partners_and_the_all_partners_scope(two_partners_w
 
 @pytest.mark.django_db
 def test_signup_page_resolves_the_partner_from_the_slug_and_shows_its_branding(client):
-    PartnerFactory(
+    PartnerFactory.create(
         slug="acme",
         name="Acme Telecom",
         headline="WhatsApp for your shop",
         support_email="help@acme.example",
         primary_colour="#aa0000",
     )
-    PartnerFactory(slug="other", name="Other Telecom")
+    PartnerFactory.create(slug="other", name="Other Telecom")
 
     response = client.get("/p/acme/")
 
@@ -80,6 +80,15 @@ def test_signup_page_resolves_the_partner_from_the_slug_and_shows_its_branding(c
 @pytest.mark.django_db
 @pytest.mark.parametrize("slug", ["unknown", "inactive"])
 def test_signup_page_of_an_unknown_or_inactive_partner_is_404(client, slug):
-    PartnerFactory(slug="inactive", is_active=False)
+    PartnerFactory.create(slug="inactive", is_active=False)
 
     assert client.get(f"/p/{slug}/").status_code == 404
+
+
+def test_a_raw_scope_with_no_partner_fails_closed_unlike_plain_django_scopes(
+    two_partners_with_clients,
+):
+    from django_scopes import scope
+
+    with scope(partner=None), pytest.raises(ScopeError):
+        list(Client.objects.all())

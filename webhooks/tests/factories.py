@@ -8,7 +8,7 @@ from portal.tests.factories import PartnerFactory
 from webhooks.models import WebhookEvent
 
 
-class WebhookEventFactory(factory.django.DjangoModelFactory):
+class WebhookEventFactory(factory.django.DjangoModelFactory[WebhookEvent]):
     class Meta:
         model = WebhookEvent
 
@@ -16,5 +16,7 @@ class WebhookEventFactory(factory.django.DjangoModelFactory):
     hub_event_id = factory.Sequence(lambda n: f"evt_{n:06d}")
     dedupe_key = factory.SelfAttribute("hub_event_id")
     event_type = "channel_created"
-    payload = factory.LazyAttribute(lambda e: {"id": e.hub_event_id, "event": e.event_type, "data": {}})
+    payload = factory.LazyAttribute(
+        lambda e: {"id": e.hub_event_id, "event": e.event_type, "data": {}}
+    )
     raw_body = factory.LazyAttribute(lambda e: json.dumps(e.payload).encode())

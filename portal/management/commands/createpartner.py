@@ -14,7 +14,7 @@ from portal.selectors import partner_signup_url, partner_webhook_url
 from portal.services import partner_create_or_update
 
 API_KEY_ENV = "DIALOG360_API_KEY"
-PLATFORM_SECRET_ENV = "DIALOG360_PLATFORM_SECRET"
+PLATFORM_SECRET_ENV = "DIALOG360_PLATFORM_SECRET"  # noqa: S105 (a variable's name)
 
 
 class Command(BaseCommand):
