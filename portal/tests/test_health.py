@@ -77,3 +77,21 @@ def test_the_preflight_names_each_unreachable_service_and_how_to_start_it():
     assert problems[1].startswith(f"Redis is unreachable at redis://127.0.0.1:{closed}/0")
     assert "redis-server" in problems[1]
     assert unreachable_services(os.environ["DATABASE_URL"], os.environ["REDIS_URL"]) == []
+
+
+@pytest.mark.django_db
+@override_settings(SECURE_SSL_REDIRECT=True, ALLOWED_HOSTS=["portal.example.com"])
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_probes_answer_over_plain_http_whatever_the_host_header(client, path):
+    response = client.get(path, HTTP_HOST="10.0.0.7:8000")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+@override_settings(SECURE_SSL_REDIRECT=True, ALLOWED_HOSTS=["portal.example.com"])
+def test_other_pages_still_validate_the_host_and_redirect_to_https(client):
+    assert client.get("/p/acme/", HTTP_HOST="evil.example").status_code == 400
+    redirect = client.get("/p/acme/", HTTP_HOST="portal.example.com")
+    assert redirect.status_code == 301
+    assert redirect["Location"] == "https://portal.example.com/p/acme/"
