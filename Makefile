@@ -36,7 +36,6 @@ services: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/python manage.py makemigrations --check --dry-run
 
 typecheck: $(DEV_STAMP)
 	DJANGO_DEBUG=true $(BIN)/mypy .
