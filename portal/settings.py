@@ -173,7 +173,9 @@ REDIS_URL = env.str("REDIS_URL", default="")
 _BROKER_DIR = DATA_DIR / "broker"
 # Without Redis, an embedded broker on the file system serves a real worker process (for the
 # demo and a first run); it is not meant for production.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
+CELERY_BROKER_URL = (
+    env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://localhost/"
+)
 CELERY_RESULT_BACKEND = (
     env.str("CELERY_RESULT_BACKEND", default="") or REDIS_URL or f"file://{DATA_DIR / 'results'}"
 )
@@ -183,6 +185,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_BROKER_DIR / "queue"),
         "control_folder": str(_BROKER_DIR / "control"),
     }
+    # The file-system broker and result store expect their folders to exist.
+    for _folder in (_BROKER_DIR / "queue", _BROKER_DIR / "control", DATA_DIR / "results"):
+        _folder.mkdir(parents=True, exist_ok=True)
 else:
     # Longer than any task's hard time limit, so a late-acked task is never redelivered while it
     # still runs.

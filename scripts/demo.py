@@ -44,7 +44,7 @@ def demo_settings(data_dir: Path, port: int) -> dict[str, str]:
         "DJANGO_ENV_FILE": str(secrets_file),  # nothing from a production .env leaks in
         "DATA_DIR": str(data_dir),
         "DATABASE_URL": f"sqlite:///{data_dir / 'portal.sqlite3'}",
-        "CELERY_BROKER_URL": "filesystem://",
+        "CELERY_BROKER_URL": "filesystem://localhost/",
         "CELERY_RESULT_BACKEND": f"file://{data_dir / 'results'}",
         "REDIS_URL": "",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -58,8 +58,6 @@ def main() -> int:
     port = int(os.environ.get("PORTAL_PORT", "8000"))
     data_dir = Path(os.environ.get("DEMO_DATA_DIR", ROOT / "var" / "demo")).resolve()
     env = {**os.environ, **demo_settings(data_dir, port)}
-    for folder in ("broker/queue", "broker/control", "results"):
-        (data_dir / folder).mkdir(parents=True, exist_ok=True)
 
     def manage(*args: str) -> None:
         subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)  # noqa: S603

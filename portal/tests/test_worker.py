@@ -53,7 +53,9 @@ def test_the_demo_serves_the_admin_and_a_partner_page_with_a_real_worker(tmp_pat
         login = _get(f"{base}/admin/login/")
         ready = _get(f"{base}/readyz")
         # A task through the demo's file-system broker, answered by the demo's worker process.
-        probe = Celery("probe", broker="filesystem://", backend=f"file://{tmp_path / 'results'}")
+        probe = Celery(
+            "probe", broker="filesystem://localhost/", backend=f"file://{tmp_path / 'results'}"
+        )
         probe.conf.broker_transport_options = {
             "data_folder_in": str(tmp_path / "broker" / "queue"),
             "data_folder_out": str(tmp_path / "broker" / "queue"),
