@@ -7,11 +7,10 @@ from django.db.models import Q
 
 from clients.models import Client, Onboarding
 from portal.encryption import EncryptedTextField
-from portal.models import HttpsURLField, Partner, TimeStampedModel
-from portal.tenancy import TenantManager
+from portal.models import HttpsURLField, TenantModel, TimeStampedModel
 
 
-class Channel(TimeStampedModel):
+class Channel(TenantModel, TimeStampedModel):
     """One WhatsApp number of a client, as 360Dialog reports it."""
 
     class Status(models.TextChoices):
@@ -26,7 +25,6 @@ class Channel(TimeStampedModel):
         GRANTED = "granted", "Granted"
         REVOKED = "revoked", "Withdrawn"
 
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="channels")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="channels")
     onboarding = models.ForeignKey(
         Onboarding, null=True, blank=True, on_delete=models.SET_NULL, related_name="channels"
@@ -49,8 +47,6 @@ class Channel(TimeStampedModel):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
 
-    objects = TenantManager()
-
     class Meta:
         ordering = ["-created_at"]
         constraints = [
@@ -63,10 +59,9 @@ class Channel(TimeStampedModel):
         return self.phone_number or self.hub_channel_id
 
 
-class ApiKey(models.Model):
+class ApiKey(TenantModel):
     """A channel's WhatsApp API key. Only the newest one works; earlier ones are revoked."""
 
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="api_keys")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     hub_key_id = models.CharField("360Dialog key id", max_length=64, blank=True)
@@ -77,8 +72,6 @@ class ApiKey(models.Model):
     app_id = models.CharField(max_length=64, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=200, blank=True)
-
-    objects = TenantManager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -6,14 +6,12 @@ import uuid
 
 from django.db import models
 
-from portal.models import Partner, TimeStampedModel
-from portal.tenancy import TenantManager
+from portal.models import TenantModel, TimeStampedModel
 
 
-class Client(TimeStampedModel):
+class Client(TenantModel, TimeStampedModel):
     """A business that signed up at 360Dialog under a partner."""
 
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="clients")
     hub_client_id = models.CharField("360Dialog client id", max_length=64)
     name = models.CharField(max_length=200, blank=True)
     email = models.EmailField(blank=True)
@@ -22,8 +20,6 @@ class Client(TimeStampedModel):
         max_length=200, blank=True, help_text="The `partner` value sent at signup (CRM reference)."
     )
     hub_status = models.CharField(max_length=32, blank=True)
-
-    objects = TenantManager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -37,7 +33,7 @@ class Client(TimeStampedModel):
         return self.name or self.hub_client_id
 
 
-class Onboarding(TimeStampedModel):
+class Onboarding(TenantModel, TimeStampedModel):
     """One attempt by an end client to connect WhatsApp numbers, from signup page to live key."""
 
     class Status(models.TextChoices):
@@ -48,7 +44,6 @@ class Onboarding(TimeStampedModel):
         FAILED = "failed", "Failed"
         EXPIRED = "expired", "Expired"
 
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="onboardings")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     client = models.ForeignKey(
         Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="onboardings"
@@ -74,8 +69,6 @@ class Onboarding(TimeStampedModel):
         help_text="False for returns that did not carry our token, until the Partner API confirms.",
     )
 
-    objects = TenantManager()
-
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["partner", "status"], name="onboarding_partner_status")]
@@ -84,7 +77,7 @@ class Onboarding(TimeStampedModel):
         return f"{self.email or self.public_id}"
 
 
-class TimelineEntry(models.Model):
+class TimelineEntry(TenantModel):
     """Something that happened to an onboarding, in the order it happened."""
 
     class Kind(models.TextChoices):
@@ -101,14 +94,11 @@ class TimelineEntry(models.Model):
         ERROR = "error", "Error"
         NOTE = "note", "Note"
 
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
     onboarding = models.ForeignKey(Onboarding, on_delete=models.CASCADE, related_name="timeline")
     created_at = models.DateTimeField(auto_now_add=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     message = models.CharField(max_length=500)
     data = models.JSONField(default=dict, blank=True)
-
-    objects = TenantManager()
 
     class Meta:
         ordering = ["created_at", "pk"]

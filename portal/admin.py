@@ -68,6 +68,7 @@ _CONNECTION_FIELDS = (
     "io_signature_enabled",
     "io_signature_encoding",
     "require_webhook_signature",
+    "plan_selection",  # a premium plan is billed to the partner
     "is_active",
 )
 

@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from dialog360.constants import DEFAULT_API_BASE_URL, DEFAULT_HUB_URL
 from portal.encryption import EncryptedTextField
+from portal.tenancy import TenantManager
 
 
 class TimeStampedModel(models.Model):
@@ -139,6 +140,19 @@ class Partner(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TenantModel(models.Model):
+    """A row owned by one partner. Its default manager refuses any query outside a tenant scope
+    (see portal.tenancy), so reach these rows through `Model.objects` inside a scope, never
+    through a reverse accessor on Partner (there is none)."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+
+    objects = TenantManager()
+
+    class Meta:
+        abstract = True
 
 
 class PartnerMembership(TimeStampedModel):

@@ -72,7 +72,9 @@ def main() -> int:
     )
     manager.add_process(
         "worker",
-        f"{bin_dir / 'celery'} -A portal worker -Q default,webhooks,hub -c 2 -l INFO",
+        # One process with a thread pool: a real worker that stops at once on Ctrl-C.
+        f"{bin_dir / 'celery'} -A portal worker -Q default,webhooks,hub --pool threads -c 4 "
+        "--without-gossip --without-mingle --without-heartbeat -l INFO",
         env=env,
         cwd=str(ROOT),
     )

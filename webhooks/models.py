@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from django.db import models
 
-from portal.models import Partner
-from portal.tenancy import TenantManager
+from portal.models import TenantModel
 
 
-class WebhookEvent(models.Model):
+class WebhookEvent(TenantModel):
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
         PROCESSED = "processed", "Processed"
@@ -16,7 +15,6 @@ class WebhookEvent(models.Model):
         FAILED = "failed", "Failed"
         MALFORMED = "malformed", "Malformed"
 
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="webhook_events")
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # The event id when the body has one, otherwise a hash of the body.
     dedupe_key = models.CharField(max_length=128)
@@ -33,8 +31,6 @@ class WebhookEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     traceback = models.TextField(blank=True)
-
-    objects = TenantManager()
 
     class Meta:
         ordering = ["-received_at"]
