@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
 from channels.models import ApiKey, Channel
 from portal.admin_tenancy import TenantAdmin, TenantInline
@@ -52,7 +49,3 @@ class ApiKeyAdmin(TenantAdmin):
     search_fields = ["channel__hub_channel_id", "channel__phone_number", "fingerprint", "last4"]
     fields = readonly_fields = ("partner", "channel", *_KEY_FIELDS)
     list_select_related = ["partner", "channel"]
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        # Keys come from the Partner API only.
-        return False

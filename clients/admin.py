@@ -52,6 +52,3 @@ class TimelineEntryAdmin(TenantAdmin):
     search_fields = ["message", "onboarding__email"]
     readonly_fields = ["partner", "onboarding", "created_at", "kind", "message", "data"]
     list_select_related = ["onboarding"]
-
-    def has_add_permission(self, request, *args):  # type: ignore[no-untyped-def]
-        return False

@@ -8,9 +8,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from portal.admin_tenancy import TenantAccessMixin, is_superuser
+from portal.admin_tenancy import SuperuserOnly, TenantAccessMixin, is_superuser, partner_access
 from portal.models import Partner, PartnerMembership
-from portal.selectors import partner_signup_url, partner_webhook_url, partners_visible_to
+from portal.selectors import partner_signup_url, partner_webhook_url, partners_visible
 
 admin.site.site_header = "Partner portal"
 admin.site.site_title = "Partner portal"
@@ -31,6 +31,8 @@ class SecretField(forms.CharField):
 
 
 class PartnerForm(forms.ModelForm):  # type: ignore[type-arg]
+    """The superuser's form: the secrets can be replaced, never read back."""
+
     api_key = SecretField(label="Partner API key")
     platform_secret = SecretField(label="Platform secret")
 
@@ -41,41 +43,37 @@ class PartnerForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        for name in ("api_key", "platform_secret"):
+        for name in _SECRET_FIELDS:
             if not cleaned.get(name):
                 # Keep what is stored: the instance already holds it.
                 cleaned[name] = getattr(self.instance, name)
         return cleaned
 
 
-class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
+class MembershipInline(SuperuserOnly, admin.TabularInline):  # type: ignore[type-arg]
     model = PartnerMembership
     extra = 0
     autocomplete_fields = ["user"]
 
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_superuser(request)
 
-
+_SECRET_FIELDS = ("api_key", "platform_secret")
+# How the portal talks to 360Dialog: superusers change these, managers see them.
 _CONNECTION_FIELDS = (
     "slug",
+    "is_active",
     "hub_partner_id",
     "payment_mode",
     "hub_url",
     "api_base_url",
-    "api_key",
-    "platform_secret",
     "io_signature_enabled",
     "io_signature_encoding",
     "require_webhook_signature",
     "plan_selection",  # a premium plan is billed to the partner
-    "is_active",
 )
 
 
 @admin.register(Partner)
 class PartnerAdmin(TenantAccessMixin, admin.ModelAdmin):  # type: ignore[type-arg]
-    form = PartnerForm
     list_display = ["name", "slug", "hub_partner_id", "payment_mode", "is_active"]
     list_filter = ["payment_mode", "is_active"]
     search_fields = ["name", "slug", "hub_partner_id"]
@@ -92,8 +90,7 @@ class PartnerAdmin(TenantAccessMixin, admin.ModelAdmin):  # type: ignore[type-ar
                     "hub_url",
                     "api_base_url",
                     "secrets_status",
-                    "api_key",
-                    "platform_secret",
+                    *_SECRET_FIELDS,
                     "io_signature_enabled",
                     "io_signature_encoding",
                     "require_webhook_signature",
@@ -121,32 +118,33 @@ class PartnerAdmin(TenantAccessMixin, admin.ModelAdmin):  # type: ignore[type-ar
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Partner]:
-        return partners_visible_to(request.user)
+        return partners_visible(partner_access(request))
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> Any:
-        # The secret fields are declared on PartnerForm, and declared fields are always part of a
-        # form; leaving the form out is what keeps a manager from overwriting them.
+        # Declared fields are part of a form whatever the fieldsets say, so only superusers get
+        # the form that declares the secret fields.
         kwargs["form"] = PartnerForm if is_superuser(request) else forms.ModelForm
         return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        hidden: set[str] = set()
+        if not is_superuser(request):
+            hidden.update(_SECRET_FIELDS)
+        if obj is None or not partner_access(request).may_manage(obj.pk):
+            # The webhook URL carries the token that authenticates 360Dialog's deliveries.
+            hidden.add("webhook_url")
+        return [
+            (title, {**opts, "fields": [f for f in opts["fields"] if f not in hidden]})
+            for title, opts in super().get_fieldsets(request, obj)
+        ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         readonly = list(super().get_readonly_fields(request, obj))
         if not is_superuser(request):
-            # Managers edit their signup page; the 360Dialog connection is a superuser's job.
-            readonly += [f for f in _CONNECTION_FIELDS if f not in ("api_key", "platform_secret")]
+            readonly += _CONNECTION_FIELDS
         return readonly
-
-    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        fieldsets = super().get_fieldsets(request, obj)
-        if is_superuser(request):
-            return fieldsets
-        hidden = {"api_key", "platform_secret"}
-        return [
-            (title, {**opts, "fields": [f for f in opts["fields"] if f not in hidden]})
-            for title, opts in fieldsets
-        ]
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return is_superuser(request)
@@ -171,23 +169,8 @@ class PartnerAdmin(TenantAccessMixin, admin.ModelAdmin):  # type: ignore[type-ar
 
 
 @admin.register(PartnerMembership)
-class PartnerMembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PartnerMembershipAdmin(SuperuserOnly, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["user", "partner", "role", "created_at"]
     list_filter = ["role", "partner"]
     search_fields = ["user__username", "user__email", "partner__name", "partner__slug"]
     autocomplete_fields = ["user", "partner"]
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_superuser(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_superuser(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return is_superuser(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_superuser(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_superuser(request)

@@ -1,8 +1,9 @@
 """Admin base classes for tenant-owned models.
 
 What a staff user sees and may do follows their memberships: a viewer of a partner may look at
-its rows, a manager may also change them, and only superusers add partners, manage memberships
-or delete rows. The queryset is limited twice: by the tenant scope the admin middleware enters,
+its rows, a manager may also change them; only superusers manage partners' connections and
+memberships or delete rows. Tenant rows are made by the system (webhooks, onboardings), never
+added by hand. Querysets are limited twice: by the tenant scope the admin middleware enters,
 and explicitly here, so neither alone can leak another partner's rows.
 """
 
@@ -15,91 +16,119 @@ from django.db import models
 from django.forms import ModelChoiceField
 from django.http import HttpRequest
 
-from portal.models import Partner, PartnerMembership
-from portal.selectors import partner_ids_for_user
+from portal.models import Partner, TenantModel
+from portal.selectors import PartnerAccess, partner_access_for
+
+
+def partner_access(request: HttpRequest) -> PartnerAccess:
+    """The signed-in user's access, as computed once per request by the admin middleware."""
+    access = getattr(request, "partner_access", None)
+    if access is None:
+        access = partner_access_for(request.user)
+        request.partner_access = access  # type: ignore[attr-defined]
+    return access
 
 
 def is_superuser(request: HttpRequest) -> bool:
-    return bool(request.user.is_active and request.user.is_superuser)
+    return partner_access(request).all_partners
 
 
-def _partner_ids(request: HttpRequest, role: str | None = None) -> list[int]:
-    cache_key = f"_partner_ids_{role}"
-    if not hasattr(request, cache_key):
-        setattr(request, cache_key, partner_ids_for_user(request.user, role=role))
-    ids: list[int] = getattr(request, cache_key)
-    return ids
+class SuperuserOnly:
+    """For admin pages about tenancy itself (memberships): superusers only, whatever model
+    permissions a staff user may have been given."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_superuser(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_superuser(request)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return is_superuser(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_superuser(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_superuser(request)
 
 
 class TenantAccessMixin:
-    """Permissions from memberships; the partner of an object is found at `partner_field`."""
+    """Permissions from memberships; an object's partner is itself (Partner) or `obj.partner`."""
 
-    partner_field = "partner"
-
-    def _partner_id_of(self, obj: models.Model) -> int | None:
+    @staticmethod
+    def _partner_id_of(obj: models.Model) -> int | None:
         if isinstance(obj, Partner):
             return obj.pk
-        return getattr(obj, f"{self.partner_field}_id", None)
-
-    def _may(self, request: HttpRequest, obj: models.Model | None, role: str | None) -> bool:
-        if is_superuser(request):
-            return True
-        if not request.user.is_active or not request.user.is_staff:
-            return False
-        ids = _partner_ids(request, role)
-        if obj is None:
-            return bool(ids)
-        return self._partner_id_of(obj) in ids
+        partner_id: int | None = getattr(obj, "partner_id", None)
+        return partner_id
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return self._may(request, None, None)
+        access = partner_access(request)
+        return access.all_partners or bool(access.roles)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may(request, obj, None)
+        access = partner_access(request)
+        if obj is None:
+            return access.all_partners or bool(access.roles)
+        return access.may_view(self._partner_id_of(obj))
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may(request, obj, PartnerMembership.Role.MANAGER)
+        access = partner_access(request)
+        if obj is None:
+            return access.all_partners or bool(access.partner_ids(managed=True))
+        return access.may_manage(self._partner_id_of(obj))
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return self._may(request, None, PartnerMembership.Role.MANAGER)
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return is_superuser(request)
 
 
 class TenantAdmin(TenantAccessMixin, admin.ModelAdmin):  # type: ignore[type-arg]
-    """ModelAdmin for a model with a `partner` foreign key."""
+    """ModelAdmin for a TenantModel."""
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
         queryset = super().get_queryset(request)
-        if is_superuser(request):
+        access = partner_access(request)
+        if access.all_partners:
             return queryset
-        return queryset.filter(partner_id__in=_partner_ids(request))
+        return queryset.filter(partner_id__in=access.partner_ids())
 
     def get_list_filter(self, request: HttpRequest) -> Any:
         # RelatedOnlyFieldListFilter offers only the partners present in the (scoped) list;
         # the plain filter would list every partner's name.
         return [("partner", admin.RelatedOnlyFieldListFilter), *super().get_list_filter(request)]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A row never moves to another partner: its children and its 360Dialog ids stay behind.
+        return ["partner", *super().get_readonly_fields(request, obj)]
+
     def formfield_for_foreignkey(
         self, db_field: models.ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> ModelChoiceField[Any] | None:
-        if db_field.related_model is Partner and not is_superuser(request):
-            kwargs["queryset"] = Partner.objects.filter(
-                pk__in=_partner_ids(request, PartnerMembership.Role.MANAGER)
+        # Links may only point at rows of partners this user manages; TenantModel.clean()
+        # then requires the very partner of the row being edited.
+        related = db_field.related_model
+        access = partner_access(request)
+        if (
+            isinstance(related, type)
+            and issubclass(related, TenantModel)
+            and not access.all_partners
+        ):
+            kwargs["queryset"] = related._default_manager.filter(
+                partner_id__in=access.partner_ids(managed=True)
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class TenantInline(TenantAccessMixin, admin.TabularInline):  # type: ignore[type-arg]
-    """Inline rows always belong to the parent's partner, so the parent decides access."""
+    """Read-only rows of the parent's partner; the parent decides access."""
 
     extra = 0
     can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

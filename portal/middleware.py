@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from portal import views
-from portal.selectors import partner_ids_for_user
+from portal.selectors import partner_access_for
 from portal.tenancy import all_partners_scope, partners_scope
 
 _PROBES = {"/healthz": views.healthz, "/readyz": views.readyz}
@@ -34,18 +34,20 @@ class HealthCheckMiddleware:
 
 class AdminTenantScopeMiddleware:
     """Every admin query is limited to the partners the signed-in user belongs to (superusers see
-    every partner)."""
+    every partner). The user's access is computed once and kept on `request.partner_access`."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        # Compared with path_info, which, like this, leaves out any SCRIPT_NAME prefix.
         self.admin_prefix = reverse("admin:index")
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith(self.admin_prefix):
+        if not request.path_info.startswith(self.admin_prefix):
             return self.get_response(request)
-        user = request.user
-        if user.is_active and user.is_superuser:
+        access = partner_access_for(request.user)
+        request.partner_access = access  # type: ignore[attr-defined]
+        if access.all_partners:
             with all_partners_scope():
                 return self.get_response(request)
-        with partners_scope(partner_ids_for_user(user)):
+        with partners_scope(access.partner_ids()):
             return self.get_response(request)

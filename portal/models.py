@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -153,6 +154,27 @@ class TenantModel(models.Model):
 
     class Meta:
         abstract = True
+
+    def clean(self) -> None:
+        """Rows this row points at must belong to the same partner."""
+        super().clean()
+        errors = {}
+        for field in self._meta.concrete_fields:
+            related = field.related_model
+            if not (field.many_to_one and isinstance(related, type)):
+                continue
+            related_id = getattr(self, field.attname)
+            if not issubclass(related, TenantModel) or related_id is None:
+                continue
+            owner = (
+                related._base_manager.filter(pk=related_id)
+                .values_list("partner_id", flat=True)
+                .first()
+            )
+            if owner != self.partner_id:
+                errors[field.name] = ValidationError("This belongs to another partner.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class PartnerMembership(TimeStampedModel):

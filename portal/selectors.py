@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
@@ -20,20 +23,50 @@ def partner_get_by_webhook_token(*, token: str) -> Partner | None:
     return Partner.objects.filter(webhook_token=token, is_active=True).first()
 
 
-def partner_ids_for_user(user: User, *, role: str | None = None) -> list[int]:
-    """The partners a staff user is a member of (with `role`, only those where they hold it)."""
+_MANAGER = PartnerMembership.Role.MANAGER
+
+
+@dataclass(frozen=True)
+class PartnerAccess:
+    """Which partners a signed-in user may see (any role) and manage (role manager)."""
+
+    all_partners: bool
+    roles: Mapping[int, str]
+
+    def partner_ids(self, *, managed: bool = False) -> list[int]:
+        return [pk for pk, role in self.roles.items() if not managed or role == _MANAGER]
+
+    def may_view(self, partner_id: int | None) -> bool:
+        return self.all_partners or partner_id in self.roles
+
+    def may_manage(self, partner_id: int | None) -> bool:
+        return self.all_partners or (
+            partner_id is not None and self.roles.get(partner_id) == _MANAGER
+        )
+
+
+def partner_access_for(user: User) -> PartnerAccess:
+    """Superusers reach every partner; staff the partners they are members of; others none."""
     if not user.is_authenticated or not user.is_active:
-        return []
-    memberships = PartnerMembership.objects.filter(user_id=user.pk)
-    if role is not None:
-        memberships = memberships.filter(role=role)
-    return list(memberships.values_list("partner_id", flat=True))
+        return PartnerAccess(all_partners=False, roles={})
+    if getattr(user, "is_superuser", False):
+        return PartnerAccess(all_partners=True, roles={})
+    if not getattr(user, "is_staff", False):
+        return PartnerAccess(all_partners=False, roles={})
+    memberships = PartnerMembership.objects.filter(user_id=user.pk).values_list(
+        "partner_id", "role"
+    )
+    return PartnerAccess(all_partners=False, roles=dict(memberships))
 
 
-def partners_visible_to(user: User) -> QuerySet[Partner]:
-    if getattr(user, "is_superuser", False) and user.is_active:
+def partners_visible(access: PartnerAccess) -> QuerySet[Partner]:
+    if access.all_partners:
         return Partner.objects.all()
-    return Partner.objects.filter(pk__in=partner_ids_for_user(user))
+    return Partner.objects.filter(pk__in=access.partner_ids())
+
+
+def partner_exists(*, slug: str) -> bool:
+    return Partner.objects.filter(slug=slug).exists()
 
 
 def partner_webhook_url(partner: Partner) -> str:

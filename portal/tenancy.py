@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django_scopes import scope, scopes_disabled
 from django_scopes.exceptions import ScopeError
-from django_scopes.manager import DisabledQuerySet
 from django_scopes.state import get_scope
 
 if TYPE_CHECKING:
@@ -29,6 +28,7 @@ _M = TypeVar("_M", bound=models.Model)
 __all__ = [
     "ScopeError",
     "TenantManager",
+    "UnscopedQuerySet",
     "all_partners_scope",
     "partner_scope",
     "partner_view",
@@ -36,11 +36,35 @@ __all__ = [
 ]
 
 
+class UnscopedQuerySet(models.QuerySet[_M]):
+    """What a tenant model's manager hands out outside a tenant scope: a query that can be built
+    but never run, counted, checked for existence, used as a subquery, updated or deleted.
+    Only writes that name their partner explicitly (`create`, `bulk_create`) go through."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ScopeError(
+            f"{self.model.__name__} rows belong to partners: enter a tenant scope "
+            "(portal.tenancy) before querying them."
+        )
+
+
+# Every QuerySet method that reads or changes rows reaches the database through one of these.
+_RUNNING_METHODS = (
+    "_fetch_all", "iterator", "aiterator", "exists", "aexists", "count", "acount",
+    "aggregate", "aaggregate", "contains", "acontains", "explain", "aexplain", "in_bulk",
+    "ain_bulk", "update", "aupdate", "_update", "delete", "adelete", "_raw_delete",
+    "resolve_expression",
+)  # fmt: skip
+for _name in _RUNNING_METHODS:
+    setattr(UnscopedQuerySet, _name, UnscopedQuerySet._refuse)
+
+
 class TenantManager(models.Manager[_M]):
     """The default manager of a tenant-owned model (one with a `partner` foreign key).
 
-    It follows django-scopes' `ScopedManager` on the `partner` dimension, with one difference:
-    a scope whose partner is None sees nothing instead of everything.
+    It reads django-scopes' `partner` dimension. Unlike django-scopes' own manager, a scope
+    whose partner is None sees nothing rather than everything, and outside a scope every way
+    of running a query is refused, not only the common ones.
     """
 
     def get_queryset(self) -> models.QuerySet[_M]:
@@ -49,20 +73,10 @@ class TenantManager(models.Manager[_M]):
             return super().get_queryset()
         partner = current.get("partner")
         if partner is None:
-            disabled: models.QuerySet[_M] = DisabledQuerySet(
-                self.model, using=self._db, missing_scopes=["partner"]
-            )
-            return disabled
+            return UnscopedQuerySet(self.model, using=self._db)
         if isinstance(partner, list | tuple):
             return super().get_queryset().filter(partner__in=partner)
         return super().get_queryset().filter(partner=partner)
-
-    def all(self) -> models.QuerySet[_M]:
-        # Manager.all() would hand out the disabled queryset; fail here, where the bug is.
-        queryset = self.get_queryset()
-        if isinstance(queryset, DisabledQuerySet):
-            queryset.error()
-        return queryset
 
 
 @contextmanager

@@ -38,9 +38,6 @@ class WebhookEventAdmin(TenantAdmin):
     def body(self, obj: WebhookEvent) -> str:
         return bytes(obj.raw_body).decode("utf-8", errors="replace")
 
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Deliveries are evidence: never edited by hand.
         return False

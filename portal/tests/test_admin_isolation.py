@@ -132,6 +132,18 @@ def test_search_finds_nothing_of_another_partner(label, alpha_staff, superuser):
     assert "bravo" not in re.sub(r'q(=|%3d)bravo|value="bravo"', "", html)
 
 
+@pytest.mark.parametrize("label", TENANT_MODELS[1:])
+def test_filtering_the_list_by_another_partner_shows_nothing(label, alpha_staff, superuser, bravo):
+    filtered = url(label, "changelist") + f"?partner__id__exact={bravo.partner.pk}"
+    assert "bravo" in page(superuser, filtered)
+
+    response = alpha_staff.get(filtered, follow=True)
+
+    html = response.content.decode().lower()
+    assert response.status_code == 200
+    assert "bravo" not in html
+
+
 @pytest.mark.parametrize("label", TENANT_MODELS)
 @pytest.mark.parametrize("view", ["change", "history", "delete"])
 def test_another_partners_detail_pages_are_closed(label, view, alpha_staff, superuser, bravo):

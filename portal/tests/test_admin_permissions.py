@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client as HttpClient
 from django.urls import reverse
 
-from channels.tests.factories import ApiKeyFactory
+from channels.models import Channel
+from channels.tests.factories import ApiKeyFactory, ChannelFactory
 from clients.models import Client
 from clients.tests.factories import ClientFactory
 from portal.models import Partner, PartnerMembership
@@ -134,25 +136,121 @@ def test_secrets_appear_in_no_admin_page(partner):
     assert "API key: set; platform secret: set" in http.get(pages[0]).content.decode()
 
 
-def test_only_superusers_delete_and_add_partners(partner):
+def test_only_superusers_delete_rows_and_add_partners_and_nobody_adds_tenant_rows(partner):
     manager = staff(partner, PartnerMembership.Role.MANAGER)
+    root = HttpClient()
+    root.force_login(UserFactory.create(username="root", is_superuser=True))
     client = ClientFactory.create(partner=partner)
 
     assert manager.get(reverse("admin:clients_client_delete", args=[client.pk])).status_code == 403
+    assert root.get(reverse("admin:clients_client_delete", args=[client.pk])).status_code == 200
     assert manager.get(reverse("admin:portal_partner_add")).status_code == 403
+    assert root.get(reverse("admin:portal_partner_add")).status_code == 200
     assert manager.get(reverse("admin:portal_partnermembership_changelist")).status_code == 403
+    for model in ("clients_client", "clients_onboarding", "channels_channel", "channels_apikey"):
+        # Rows of a partner come from 360Dialog and the signup flow, not from a form.
+        assert manager.get(reverse(f"admin:{model}_add")).status_code == 403
+        assert root.get(reverse(f"admin:{model}_add")).status_code == 403
 
 
-def test_a_manager_cannot_put_a_row_under_another_partner(partner):
+def channel_form(channel: Channel, **changes: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "client": channel.client_id,
+        "onboarding": "",
+        "hub_channel_id": channel.hub_channel_id,
+        "status": channel.status,
+        "account_mode": "",
+        "phone_number": channel.phone_number,
+        "phone_name": "",
+        "waba_id": "",
+        "permission": channel.permission,
+        "api_keys-TOTAL_FORMS": "0",
+        "api_keys-INITIAL_FORMS": "0",
+        "api_keys-MIN_NUM_FORMS": "0",
+        "api_keys-MAX_NUM_FORMS": "1000",
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize("other_role", ["viewer", "manager", "superuser"])
+def test_a_row_cannot_be_linked_to_another_partners_row(partner, other_role):
     other = PartnerFactory.create(slug="other", name="Other")
-    http = staff(partner, PartnerMembership.Role.MANAGER)
+    foreign_client = ClientFactory.create(partner=other, name="Foreign client")
+    channel = ChannelFactory.create(client__partner=partner)
+    own_client_id = channel.client_id
+    if other_role == "superuser":
+        http = HttpClient()
+        http.force_login(UserFactory.create(username="root", is_superuser=True))
+    else:
+        membership = MembershipFactory.create(partner=partner)
+        MembershipFactory.create(user=membership.user, partner=other, role=other_role)
+        http = HttpClient()
+        http.force_login(membership.user)
 
     response = http.post(
-        reverse("admin:clients_client_add"),
-        {"partner": other.pk, "hub_client_id": "smuggled", "name": "Smuggled"},
+        reverse("admin:channels_channel_change", args=[channel.pk]),
+        channel_form(channel, client=foreign_client.pk, phone_name="changed"),
     )
 
-    assert response.status_code == 200  # the form comes back with an error
-    assert "Select a valid choice" in response.content.decode()
+    assert response.status_code == 200  # the form again, with the error
     with all_partners_scope():
-        assert not Client.objects.filter(hub_client_id="smuggled").exists()
+        unchanged = Channel.objects.get(pk=channel.pk)
+    assert (unchanged.client_id, unchanged.phone_name) == (own_client_id, "")
+
+
+def test_a_row_never_moves_to_another_partner(partner):
+    other = PartnerFactory.create(slug="other", name="Other")
+    membership = MembershipFactory.create(partner=partner)
+    MembershipFactory.create(user=membership.user, partner=other)
+    http = HttpClient()
+    http.force_login(membership.user)
+    client = ClientFactory.create(partner=partner, name="Stays")
+
+    response = http.post(
+        reverse("admin:clients_client_change", args=[client.pk]),
+        {"partner": other.pk, "hub_client_id": client.hub_client_id, "name": "Renamed"},
+    )
+
+    assert response.status_code == 302
+    with all_partners_scope():
+        moved = Client.objects.get(pk=client.pk)
+    assert (moved.partner_id, moved.name) == (partner.pk, "Renamed")
+
+
+def test_memberships_stay_with_superusers_whatever_model_permissions_staff_hold(partner):
+    membership = MembershipFactory.create(partner=partner)
+    membership.user.user_permissions.add(
+        *Permission.objects.filter(codename__endswith="_partnermembership")
+    )
+    http = HttpClient()
+    http.force_login(membership.user)
+    newcomer = UserFactory.create(username="newcomer")
+
+    response = http.post(
+        reverse("admin:portal_partner_change", args=[partner.pk]),
+        partner_form(
+            partner,
+            **{
+                "memberships-TOTAL_FORMS": "1",
+                "memberships-0-user": str(newcomer.pk),
+                "memberships-0-role": "manager",
+            },
+        ),
+    )
+
+    assert response.status_code == 302
+    assert list(PartnerMembership.objects.values_list("user__username", flat=True)) == [
+        membership.user.username
+    ]
+    assert http.get(reverse("admin:portal_partnermembership_changelist")).status_code == 403
+
+
+def test_only_managers_see_the_webhook_url(partner):
+    change_url = reverse("admin:portal_partner_change", args=[partner.pk])
+
+    viewer_page = staff(partner, PartnerMembership.Role.VIEWER).get(change_url).content.decode()
+    manager_page = staff(partner, PartnerMembership.Role.MANAGER).get(change_url).content.decode()
+
+    assert partner.webhook_token not in viewer_page
+    assert partner.webhook_token in manager_page

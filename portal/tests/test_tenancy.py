@@ -1,10 +1,22 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from django.apps import apps
+from django.db import models
+from django.db.models import Count
 
 from clients.models import Client
 from clients.tests.factories import ClientFactory
-from portal.tenancy import ScopeError, all_partners_scope, partner_scope, partners_scope
+from portal.models import Partner, PartnerMembership, TenantModel
+from portal.tenancy import (
+    ScopeError,
+    TenantManager,
+    all_partners_scope,
+    partner_scope,
+    partners_scope,
+)
 from portal.tests.factories import PartnerFactory
 
 
@@ -16,11 +28,75 @@ def two_partners_with_clients(db):
     return alpha, bravo
 
 
-def test_a_tenant_query_without_a_scope_fails_closed(two_partners_with_clients):
+def tenant_models() -> list[type[models.Model]]:
+    return [m for m in apps.get_models() if issubclass(m, TenantModel)]
+
+
+def test_every_model_with_a_partner_column_is_a_tenant_model_with_the_tenant_manager():
+    with_partner = {
+        m for m in apps.get_models() if any(f.name == "partner" for f in m._meta.fields)
+    } - {PartnerMembership}
+
+    assert with_partner == set(tenant_models())
+    assert {m._meta.label for m in with_partner} == {
+        "clients.Client",
+        "clients.Onboarding",
+        "clients.TimelineEntry",
+        "channels.Channel",
+        "channels.ApiKey",
+        "webhooks.WebhookEvent",
+    }
+    for model in with_partner:
+        assert isinstance(model._default_manager, TenantManager), model
+
+
+WAYS_TO_RUN_A_QUERY = {
+    "list": lambda qs: list(qs),
+    "iterate": lambda qs: next(iter(qs)),
+    "len": lambda qs: len(qs),
+    "bool": lambda qs: bool(qs),
+    "index": lambda qs: qs[0],
+    "get": lambda qs: qs.get(pk=1),
+    "first": lambda qs: qs.first(),
+    "last": lambda qs: qs.last(),
+    "exists": lambda qs: qs.exists(),
+    "exclude().exists": lambda qs: qs.exclude(pk=0).exists(),
+    "count": lambda qs: qs.count(),
+    "aggregate": lambda qs: qs.aggregate(n=Count("pk")),
+    "values_list": lambda qs: list(qs.values_list("pk", flat=True)),
+    "iterator": lambda qs: list(qs.iterator()),
+    "in_bulk": lambda qs: qs.in_bulk(),
+    "contains": lambda qs: qs.contains(qs.model(pk=1)),
+    "explain": lambda qs: qs.explain(),
+    "update": lambda qs: qs.update(partner_id=1),
+    "delete": lambda qs: qs.delete(),
+    "get_or_create": lambda qs: qs.get_or_create(pk=1),
+    "select_for_update": lambda qs: list(qs.select_for_update()),
+    "subquery": lambda qs: list(Partner.objects.filter(pk__in=qs.values("partner_id"))),
+    "aexists": lambda qs: asyncio.run(qs.aexists()),
+    "acount": lambda qs: asyncio.run(qs.acount()),
+    "aiterator": lambda qs: asyncio.run(anext(qs.aiterator())),
+}
+
+
+@pytest.mark.parametrize("model", tenant_models(), ids=lambda m: m._meta.label)
+@pytest.mark.parametrize("way", WAYS_TO_RUN_A_QUERY)
+def test_outside_a_scope_no_way_of_running_a_tenant_query_works(
+    two_partners_with_clients, model, way
+):
+    run = WAYS_TO_RUN_A_QUERY[way]
+
     with pytest.raises(ScopeError):
-        list(Client.objects.all())
-    with pytest.raises(ScopeError):
-        Client.objects.filter(name="Bravo Bakery").exists()
+        run(model.objects.all())
+
+
+def test_outside_a_scope_rows_can_still_be_created_for_a_named_partner(two_partners_with_clients):
+    alpha, _ = two_partners_with_clients
+
+    Client.objects.create(partner=alpha, hub_client_id="new1", name="New")
+
+    with partner_scope(alpha):
+        assert Client.objects.filter(hub_client_id="new1").count() == 1
 
 
 def test_a_partner_scope_sees_only_that_partners_rows(two_partners_with_clients):
