@@ -31,7 +31,7 @@ demo: $(RUNTIME_STAMP)
 test: $(DEV_STAMP) services lint typecheck unit
 
 services: $(DEV_STAMP)
-	@$(BIN)/python -m portal.preflight
+	@$(BIN)/python -m scripts.check_services
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .

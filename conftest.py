@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.preflight import unreachable_services
+from scripts.check_services import unreachable_services
 
 ROOT = Path(__file__).resolve().parent
 

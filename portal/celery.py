@@ -1,6 +1,7 @@
 """The Celery application. Configuration comes from Django settings (`CELERY_*`)."""
 
 import os
+from pathlib import Path
 
 from celery import Celery
 
@@ -9,3 +10,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _make_embedded_broker_folders(sender: Celery, **kwargs: object) -> None:
+    """The embedded file-system broker and result store expect their folders to exist."""
+    if not str(sender.conf.broker_url).startswith("filesystem://"):
+        return
+    options = sender.conf.broker_transport_options
+    folders = [options["data_folder_in"], options["data_folder_out"], options["control_folder"]]
+    backend = str(sender.conf.result_backend or "")
+    if backend.startswith("file://"):
+        folders.append(backend.removeprefix("file://"))
+    for folder in folders:
+        Path(folder).mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import models
+from django.db.models.lookups import Exact
 from django.dispatch import receiver
 
 
@@ -68,10 +69,16 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
     """A text column holding a secret, encrypted at rest.
 
     The empty string is stored as is, so "not set" stays queryable; anything else is stored as a
-    Fernet token. Tokens are randomised, so the column cannot be searched or made unique.
+    Fernet token. Tokens are randomised, so the column cannot be searched or made unique: the
+    only lookups are `isnull` and an exact match with "".
     """
 
     description = "Text encrypted at rest"
+
+    def get_lookup(self, lookup_name: str) -> Any:
+        if lookup_name not in ("exact", "isnull"):
+            return None  # Django then reports an unsupported lookup
+        return super().get_lookup(lookup_name)
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
         if value is None or value == "":
@@ -93,3 +100,14 @@ def encrypted_fields() -> Iterator[tuple[type[models.Model], list[str]]]:
         names = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
         if names:
             yield model, names
+
+
+@EncryptedTextField.register_lookup
+class _ExactEmpty(Exact):  # type: ignore[type-arg]
+    """`field=""` finds unset secrets; comparing with a secret could never match, so it is an
+    error rather than a silent empty result."""
+
+    def get_prep_lookup(self) -> Any:
+        if self.rhs != "":
+            raise ValueError("Encrypted fields cannot be searched; only an exact '' (unset) works.")
+        return super().get_prep_lookup()

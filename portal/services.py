@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
@@ -49,6 +50,15 @@ def partner_create_or_update(
     partner.full_clean()
     partner.save()
     return partner, created
+
+
+def superuser_ensure(*, username: str, password: str) -> AbstractBaseUser:
+    """Create the superuser, or make the existing user one, with this password."""
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    user.is_staff = user.is_superuser = True
+    user.set_password(password)
+    user.save()
+    return user
 
 
 def membership_set(*, user: AbstractBaseUser, partner: Partner, role: str) -> PartnerMembership:

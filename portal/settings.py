@@ -2,38 +2,52 @@
 
 Every setting is documented in README.md and listed in .env.example. Values come from the process
 environment, then from the file named by DJANGO_ENV_FILE (default: `.env` beside manage.py, if it
-exists). With DJANGO_DEBUG off (the default) the process refuses to start unless SECRET_KEY,
-FIELD_ENCRYPTION_KEYS, ALLOWED_HOSTS and PUBLIC_BASE_URL are set.
+exists). An empty value counts as unset. With DJANGO_DEBUG off (the default) the process refuses
+to start unless the settings in _REQUIRED_IN_PRODUCTION are set and valid.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-_env_file = Path(env.str("DJANGO_ENV_FILE", default=str(BASE_DIR / ".env")))
+env.escape_proxy = True  # a value starting with "$" names another variable; "\$" is a literal $
+_env_file = Path(os.environ.get("DJANGO_ENV_FILE") or BASE_DIR / ".env")
 if _env_file.is_file():
     env.read_env(_env_file, overwrite=False)
+# "SETTING=" (as in a half-filled .env) means "use the default", not "use the empty string".
+env.ENVIRON = {name: value for name, value in os.environ.items() if value.strip()}
+
+
+def _path(name: str, default: Path) -> Path:
+    """A path setting; relative paths are taken from the project folder, not the working one."""
+    value: str = env.str(name, default=str(default))
+    return (BASE_DIR / value).resolve()
+
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 # Where the embedded database and broker live when no DATABASE_URL / REDIS_URL is given.
-DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
+DATA_DIR = _path("DATA_DIR", BASE_DIR / "var")
 
 _REQUIRED_IN_PRODUCTION = (
     "SECRET_KEY",
     "FIELD_ENCRYPTION_KEYS",
     "ALLOWED_HOSTS",
     "PUBLIC_BASE_URL",
+    "DATABASE_URL",
+    "REDIS_URL",
 )
 if not DEBUG:
-    _missing = [name for name in _REQUIRED_IN_PRODUCTION if not env.str(name, default="").strip()]
+    _missing = [name for name in _REQUIRED_IN_PRODUCTION if name not in env.ENVIRON]
     if _missing:
         raise ImproperlyConfigured(
             "Refusing to start with DJANGO_DEBUG off: set "
@@ -48,10 +62,22 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The address end clients and 360Dialog reach this portal at, without a trailing slash. Used to
 # build the partner webhook URL and the IO redirect URL.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+if not PUBLIC_BASE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(
+        "PUBLIC_BASE_URL must be an absolute URL such as https://onboarding.example.com."
+    )
 
 # Field encryption: Fernet keys, newest first. The first encrypts; all of them decrypt, so a key
 # can be rotated in by putting it first and running `manage.py rotate_encryption_keys`.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+for _key in FIELD_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS must hold Fernet keys (32 url-safe base64-encoded bytes), "
+            "comma-separated, newest first; `manage.py generate_encryption_key` makes one."
+        ) from None
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -127,7 +153,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STATIC_ROOT = _path("STATIC_ROOT", BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -185,9 +211,6 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_BROKER_DIR / "queue"),
         "control_folder": str(_BROKER_DIR / "control"),
     }
-    # The file-system broker and result store expect their folders to exist.
-    for _folder in (_BROKER_DIR / "queue", _BROKER_DIR / "control", DATA_DIR / "results"):
-        _folder.mkdir(parents=True, exist_ok=True)
 else:
     # Longer than any task's hard time limit, so a late-acked task is never redelivered while it
     # still runs.
@@ -242,11 +265,13 @@ LOGGING = {
         },
         "console": {"format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"},
     },
+    "filters": {"redact_tokens": {"()": "portal.logging.RedactTokens"}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": "json" if LOG_FORMAT == "json" else "console",
+            "filters": ["redact_tokens"],
         },
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},

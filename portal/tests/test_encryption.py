@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 from cryptography.fernet import Fernet
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
@@ -97,3 +97,15 @@ def test_rotation_new_key_first_then_reencrypt_then_drop_the_old_key():
         assert (reloaded.api_key, reloaded.platform_secret) == ("rotate-me-please", "and-me-too")
     with override_settings(FIELD_ENCRYPTION_KEYS=[OLD_KEY]), pytest.raises(DecryptionError):
         Partner.objects.get(pk=partner.pk)
+
+
+@pytest.mark.django_db
+def test_an_encrypted_column_cannot_be_searched_except_for_not_set():
+    PartnerFactory.create(api_key="findable?", platform_secret="")
+
+    assert Partner.objects.filter(platform_secret="").count() == 1
+    assert Partner.objects.filter(api_key__isnull=False).count() == 1
+    with pytest.raises(ValueError, match="cannot be searched"):
+        Partner.objects.filter(api_key="findable?").count()
+    with pytest.raises(FieldError, match="Unsupported lookup 'icontains'"):
+        Partner.objects.filter(api_key__icontains="find").count()

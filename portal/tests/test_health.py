@@ -9,7 +9,7 @@ import pytest
 from django.test import override_settings
 
 from conftest import free_port
-from portal.preflight import unreachable_services
+from scripts.check_services import unreachable_services
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -49,15 +49,68 @@ def test_check_deploy_is_clean_with_production_settings():
 
 
 @pytest.mark.parametrize(
-    "missing", ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS", "PUBLIC_BASE_URL"]
+    "missing",
+    [
+        "SECRET_KEY",
+        "FIELD_ENCRYPTION_KEYS",
+        "ALLOWED_HOSTS",
+        "PUBLIC_BASE_URL",
+        "DATABASE_URL",
+        "REDIS_URL",
+    ],
 )
 def test_production_refuses_to_start_without_a_required_setting(missing):
-    env = {**PRODUCTION_ENV, missing: ""}
+    unset = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
 
-    result = run_manage(env, "check")
+    for env in (unset, {**PRODUCTION_ENV, missing: ""}, {**PRODUCTION_ENV, missing: "  "}):
+        result = run_manage(env, "check")
+
+        assert result.returncode != 0
+        assert "Refusing to start with DJANGO_DEBUG off: set " + missing in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("FIELD_ENCRYPTION_KEYS", "not-a-key", "FIELD_ENCRYPTION_KEYS must hold Fernet keys"),
+        ("PUBLIC_BASE_URL", "portal.example.com", "PUBLIC_BASE_URL must be an absolute URL"),
+    ],
+)
+def test_production_refuses_to_start_with_an_invalid_setting(name, value, message):
+    result = run_manage({**PRODUCTION_ENV, name: value}, "check")
 
     assert result.returncode != 0
-    assert "Refusing to start with DJANGO_DEBUG off: set " + missing in result.stderr
+    assert message in result.stderr
+
+
+def test_an_empty_optional_setting_means_its_default():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.TIME_ZONE, s.LOG_LEVEL, "
+        "s.STATIC_ROOT == s.BASE_DIR / 'staticfiles', s.DATABASES['default']['CONN_MAX_AGE'])"
+    )
+    empty = {
+        name: ""
+        for name in (
+            "SECURE_SSL_REDIRECT",
+            "SECURE_HSTS_SECONDS",
+            "TIME_ZONE",
+            "LOG_LEVEL",
+            "STATIC_ROOT",
+            "DATABASE_CONN_MAX_AGE",
+            "EMAIL_URL",
+        )
+    }
+    env = {**PRODUCTION_ENV, **empty, "DJANGO_SETTINGS_MODULE": "portal.settings"}
+    env["PYTHONPATH"] = str(ROOT)  # run from elsewhere: relative paths still start at ROOT
+    base = {k: v for k, v in os.environ.items() if k not in env and k not in TEST_ONLY}
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd="/", env={**base, **env}, capture_output=True, text=True
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "31536000", "UTC", "INFO", "True", "60"]
 
 
 def test_logs_are_one_json_object_per_line_on_stdout():
@@ -84,3 +137,23 @@ def test_logs_are_one_json_object_per_line_on_stdout():
 @pytest.mark.django_db
 def test_models_and_migrations_agree():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_tokens_in_request_paths_never_reach_the_logs():
+    code = (
+        "import django; django.setup(); from django.test import Client; "
+        "Client().get('/webhooks/360dialog/s3cretWebhookToken/', HTTP_HOST='portal.example.com', "
+        "secure=True)"
+    )
+    env = {**PRODUCTION_ENV, "LOG_FORMAT": "json", "DJANGO_SETTINGS_MODULE": "portal.settings"}
+    base = {k: v for k, v in os.environ.items() if k not in env and k not in TEST_ONLY}
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**base, **env}, capture_output=True, text=True
+    )
+
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["message"] for r in records] == ["Not Found: /webhooks/360dialog/[redacted]/"]
+    assert records[0]["request"] == "GET /webhooks/360dialog/[redacted]/"
+    assert "s3cretWebhookToken" not in result.stdout + result.stderr

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.models import Partner
-from portal.selectors import partner_signup_url, partner_webhook_url
+from portal.selectors import partner_exists, partner_signup_url, partner_webhook_url
 from portal.services import partner_create_or_update
 
 API_KEY_ENV = "DIALOG360_API_KEY"
@@ -53,7 +53,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        exists = Partner.objects.filter(slug=options["slug"]).exists()
+        exists = partner_exists(slug=options["slug"])
         interactive = options["interactive"] and sys.stdin.isatty()
         keep = "Enter keeps the stored value"
         api_key = self._secret(

@@ -4,12 +4,11 @@ import os
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.models import Partner
 from portal.selectors import partner_signup_url, partner_webhook_url
-from portal.services import partner_create_or_update
+from portal.services import partner_create_or_update, superuser_ensure
 
 DEMO_ADMIN = "admin"
 
@@ -30,10 +29,7 @@ class Command(BaseCommand):
             payment_mode=Partner.PaymentMode.PARTNER,
             api_key="demo-partner-api-key",
         )
-        user, _ = get_user_model().objects.get_or_create(username=DEMO_ADMIN)
-        user.is_staff = user.is_superuser = True
-        user.set_password(password)
-        user.save()
+        superuser_ensure(username=DEMO_ADMIN, password=password)
 
         base = settings.PUBLIC_BASE_URL
         self.stdout.write(

@@ -1,6 +1,6 @@
 """Before the test suite: are PostgreSQL and Redis reachable? Says which is not, and how to fix it.
 
-Run as `python -m portal.preflight`; exits 0 when both answer, 3 otherwise.
+Run as `python -m scripts.check_services`; exits 0 when both answer, 3 otherwise.
 """
 
 from __future__ import annotations
