@@ -15,6 +15,7 @@ from portal.selectors import partner_signup_url, partner_webhook_url, partners_v
 admin.site.site_header = "Partner portal"
 admin.site.site_title = "Partner portal"
 admin.site.index_title = "Onboardings"
+admin.site.site_url = None  # there is no site root; each partner has its own signup page
 
 
 class SecretField(forms.CharField):

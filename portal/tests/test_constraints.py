@@ -14,24 +14,35 @@ from portal.tests.factories import PartnerFactory
 from webhooks.tests.factories import WebhookEventFactory
 
 
+def make_client(partner, value):
+    return ClientFactory.create(partner=partner, hub_client_id=value)
+
+
+def make_channel(partner, value):
+    return ChannelFactory.create(client__partner=partner, hub_channel_id=value)
+
+
+def make_webhook_event(partner, value):
+    return WebhookEventFactory.create(partner=partner, dedupe_key=value)
+
+
 @pytest.mark.django_db
-def test_a_360dialog_client_id_is_unique_within_a_partner_but_not_across_partners():
+@pytest.mark.parametrize(
+    ("make", "value"),
+    [
+        (make_client, "oaY9LLfUCL"),  # 360Dialog client id
+        (make_channel, "y9MiLoCH"),  # 360Dialog channel id
+        (make_webhook_event, "evt_01HZX3K2Q1"),  # a webhook delivery's dedupe key
+    ],
+    ids=["client id", "channel id", "webhook dedupe key"],
+)
+def test_an_id_is_unique_within_a_partner_but_not_across_partners(make, value):
     alpha, bravo = PartnerFactory.create(), PartnerFactory.create()
-    ClientFactory.create(partner=alpha, hub_client_id="oaY9LLfUCL")
+    make(alpha, value)
 
-    ClientFactory.create(partner=bravo, hub_client_id="oaY9LLfUCL")
+    make(bravo, value)
     with pytest.raises(IntegrityError), transaction.atomic():
-        ClientFactory.create(partner=alpha, hub_client_id="oaY9LLfUCL")
-
-
-@pytest.mark.django_db
-def test_a_360dialog_channel_id_is_unique_within_a_partner_but_not_across_partners():
-    alpha, bravo = PartnerFactory.create(), PartnerFactory.create()
-    ChannelFactory.create(client__partner=alpha, hub_channel_id="y9MiLoCH")
-
-    ChannelFactory.create(client__partner=bravo, hub_channel_id="y9MiLoCH")
-    with pytest.raises(IntegrityError), transaction.atomic():
-        ChannelFactory.create(client__partner=alpha, hub_channel_id="y9MiLoCH")
+        make(alpha, value)
 
 
 @pytest.mark.django_db
@@ -57,13 +68,3 @@ def test_signing_switches_need_a_platform_secret(switch):
         PartnerFactory.create(platform_secret="", **{switch: True})
 
     PartnerFactory.create(platform_secret="s3cret", **{switch: True})
-
-
-@pytest.mark.django_db
-def test_a_webhook_delivery_is_stored_once_per_partner():
-    alpha, bravo = PartnerFactory.create(), PartnerFactory.create()
-    WebhookEventFactory.create(partner=alpha, dedupe_key="evt_01HZX3K2Q1")
-
-    WebhookEventFactory.create(partner=bravo, dedupe_key="evt_01HZX3K2Q1")
-    with pytest.raises(IntegrityError), transaction.atomic():
-        WebhookEventFactory.create(partner=alpha, dedupe_key="evt_01HZX3K2Q1")

@@ -29,16 +29,25 @@ PRODUCTION_ENV = {
 TEST_ONLY = {"SECURE_SSL_REDIRECT", "STATICFILES_MANIFEST", "LOG_FORMAT"}
 
 
-def run_manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k not in TEST_ONLY}
+def run(env: dict[str, str], *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """`python *args` in a fresh process whose settings come from `env` alone."""
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in PRODUCTION_ENV and k not in TEST_ONLY and k not in env
+    }
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**base, **env},
+        [sys.executable, *args],
+        cwd=cwd,
+        env={**base, "DJANGO_SETTINGS_MODULE": "portal.settings", **env},
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def run_manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return run(env, "manage.py", *args)
 
 
 def test_check_deploy_is_clean_with_production_settings():
@@ -101,13 +110,8 @@ def test_an_empty_optional_setting_means_its_default():
             "EMAIL_URL",
         )
     }
-    env = {**PRODUCTION_ENV, **empty, "DJANGO_SETTINGS_MODULE": "portal.settings"}
-    env["PYTHONPATH"] = str(ROOT)  # run from elsewhere: relative paths still start at ROOT
-    base = {k: v for k, v in os.environ.items() if k not in env and k not in TEST_ONLY}
-
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd="/", env={**base, **env}, capture_output=True, text=True
-    )
+    # Run from elsewhere: relative paths must still start at the project folder.
+    result = run({**PRODUCTION_ENV, **empty, "PYTHONPATH": str(ROOT)}, "-c", code, cwd=Path("/"))
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "31536000", "UTC", "INFO", "True", "60"]
@@ -118,12 +122,7 @@ def test_logs_are_one_json_object_per_line_on_stdout():
         "import django, logging; django.setup(); "
         "logging.getLogger('portal.example').info('partner created', extra={'partner': 'acme'})"
     )
-    env = {**PRODUCTION_ENV, "LOG_FORMAT": "json", "DJANGO_SETTINGS_MODULE": "portal.settings"}
-    base = {k: v for k, v in os.environ.items() if k not in env and k not in TEST_ONLY}
-
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env={**base, **env}, capture_output=True, text=True
-    )
+    result = run({**PRODUCTION_ENV, "LOG_FORMAT": "json"}, "-c", code)
 
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout.strip().splitlines()[-1])
@@ -145,12 +144,7 @@ def test_tokens_in_request_paths_never_reach_the_logs():
         "Client().get('/webhooks/360dialog/s3cretWebhookToken/', HTTP_HOST='portal.example.com', "
         "secure=True)"
     )
-    env = {**PRODUCTION_ENV, "LOG_FORMAT": "json", "DJANGO_SETTINGS_MODULE": "portal.settings"}
-    base = {k: v for k, v in os.environ.items() if k not in env and k not in TEST_ONLY}
-
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env={**base, **env}, capture_output=True, text=True
-    )
+    result = run({**PRODUCTION_ENV, "LOG_FORMAT": "json"}, "-c", code)
 
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
