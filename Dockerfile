@@ -20,5 +20,5 @@ RUN DJANGO_DEBUG=true STATICFILES_MANIFEST=true python manage.py collectstatic -
 
 USER portal
 EXPOSE 8000
-# No access log: request lines carry webhook and return tokens in their paths.
-CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "30"]
+# Port, workers and JSON logs with redacted paths: gunicorn.conf.py.
+CMD ["gunicorn", "portal.wsgi"]

@@ -1,9 +1,13 @@
-"""Log filters: keep secrets that travel in URL paths out of every log line."""
+"""Logging: one JSON object per line on stdout, with secrets in URL paths redacted.
+
+Used by the Django settings and by gunicorn.conf.py, so web, worker and beat log alike.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 # Path prefixes whose next segment is a secret token (the partner webhook URL, and the return
 # URLs of onboardings as they are added).
@@ -31,3 +35,31 @@ class RedactTokens(logging.Filter):
                 f"{getattr(request, 'method', '')} {getattr(request, 'path', '')}"
             )
         return True
+
+
+def logging_config(*, level: str = "INFO", fmt: str = "json") -> dict[str, Any]:
+    """A `logging.config.dictConfig` dict: every record to stdout, as JSON or plain text."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+                "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+            },
+            "console": {"format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"},
+        },
+        "filters": {"redact_tokens": {"()": "portal.logging.RedactTokens"}},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": "json" if fmt == "json" else "console",
+                "filters": ["redact_tokens"],
+            },
+        },
+        "root": {"handlers": ["stdout"], "level": level},
+        "loggers": {"django.db.backends": {"level": "INFO"}},
+    }

@@ -63,7 +63,7 @@ def test_compose_runs_every_process_with_health_checks_and_named_volumes():
     for name in ("postgres", "redis", "web", "worker", "beat"):
         assert services[name]["healthcheck"]["test"], name
     assert services["web"]["command"] is None  # the image's own command: gunicorn
-    assert 'CMD ["gunicorn", "portal.wsgi"' in (ROOT / "Dockerfile").read_text()
+    assert 'CMD ["gunicorn", "portal.wsgi"]' in (ROOT / "Dockerfile").read_text()
     assert services["worker"]["command"][:4] == ["celery", "-A", "portal", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "portal", "beat"]
     for name in ("web", "worker", "beat"):
