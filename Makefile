@@ -6,8 +6,8 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
 # The test suite talks to real services; these are their standard local addresses.
-export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
-export REDIS_URL ?= redis://127.0.0.1:6379/0
+test services unit: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
+test services unit: export REDIS_URL ?= redis://127.0.0.1:6379/0
 
 .PHONY: demo test lint typecheck unit services clean
 

@@ -25,17 +25,12 @@ class DecryptionError(Exception):
     """A stored value cannot be decrypted with any configured key (or was tampered with)."""
 
 
-def generate_key() -> str:
-    return Fernet.generate_key().decode("ascii")
-
-
 @cache
 def _keyring() -> MultiFernet:
     keys = [key.strip() for key in settings.FIELD_ENCRYPTION_KEYS if key.strip()]
     if not keys:
         raise ImproperlyConfigured(
-            "FIELD_ENCRYPTION_KEYS is empty. Generate a key with "
-            "`python manage.py generate_encryption_key` and set it (see .env.example)."
+            "FIELD_ENCRYPTION_KEYS is empty: set it (.env.example shows how to make a key)."
         )
     try:
         return MultiFernet([Fernet(key) for key in keys])

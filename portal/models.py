@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
@@ -46,6 +47,15 @@ class HttpsURLField(models.URLField):  # type: ignore[type-arg]
         return super().formfield(**kwargs)
 
 
+def https_or_loopback(url: str) -> None:
+    """360Dialog's endpoints receive the Partner API key: https only, except for a simulator
+    on this machine."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" or parts.hostname in ("127.0.0.1", "localhost", "::1"):
+        return
+    raise ValidationError("Use https:// (plain http only for 127.0.0.1 or localhost).")
+
+
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour as #rrggbb.")
 
 
@@ -78,13 +88,20 @@ class Partner(TimeStampedModel):
         "360Dialog partner id",
         max_length=32,
         unique=True,
-        validators=[RegexValidator(r"^[A-Za-z0-9]+$", "Letters and digits only.")],
+        validators=[
+            RegexValidator(r"^[A-Za-z0-9]+PA$", "Letters and digits ending in PA, e.g. aAbBcCPA.")
+        ],
     )
     payment_mode = models.CharField(max_length=10, choices=PaymentMode.choices)
     hub_url = HttpsURLField(
-        "hub URL", default=DEFAULT_HUB_URL, help_text="Base of the IO permission page."
+        "hub URL",
+        default=DEFAULT_HUB_URL,
+        validators=[https_or_loopback],
+        help_text="Base of the IO permission page.",
     )
-    api_base_url = HttpsURLField("Partner API base URL", default=DEFAULT_API_BASE_URL)
+    api_base_url = HttpsURLField(
+        "Partner API base URL", default=DEFAULT_API_BASE_URL, validators=[https_or_loopback]
+    )
     api_key = EncryptedTextField("Partner API key", blank=True, default="")
     platform_secret = EncryptedTextField(
         blank=True, default="", help_text="Signs IO links and partner webhooks."

@@ -65,8 +65,8 @@ def partners_visible(access: PartnerAccess) -> QuerySet[Partner]:
     return Partner.objects.filter(pk__in=access.partner_ids())
 
 
-def partner_exists(*, slug: str) -> bool:
-    return Partner.objects.filter(slug=slug).exists()
+def partner_get(*, slug: str) -> Partner | None:
+    return Partner.objects.filter(slug=slug).first()
 
 
 def partner_webhook_url(partner: Partner) -> str:

@@ -20,13 +20,27 @@ from portal.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+
+class _EnvFile(environ.Env):  # type: ignore[misc]
+    ENVIRON: dict[str, str] = {}  # read_env() fills this instead of os.environ
+
+
+def _settings_environment() -> dict[str, str]:
+    """The env file's values under the process environment's. An empty value counts as unset
+    ("SETTING=" in a half-filled file means "use the default"), wherever it stands."""
+    named = os.environ.get("DJANGO_ENV_FILE", "").strip()
+    env_file = BASE_DIR / (named or ".env")
+    if named and not env_file.is_file():
+        raise ImproperlyConfigured(f"DJANGO_ENV_FILE names {env_file}, which is not a file.")
+    if env_file.is_file():
+        _EnvFile.read_env(env_file)
+    merged = {**_EnvFile.ENVIRON, **{k: v for k, v in os.environ.items() if v.strip()}}
+    return {name: value for name, value in merged.items() if value.strip()}
+
+
 env = environ.Env()
+env.ENVIRON = _settings_environment()
 env.escape_proxy = True  # a value starting with "$" names another variable; "\$" is a literal $
-_env_file = Path(os.environ.get("DJANGO_ENV_FILE") or BASE_DIR / ".env")
-if _env_file.is_file():
-    env.read_env(_env_file, overwrite=False)
-# "SETTING=" (as in a half-filled .env) means "use the default", not "use the empty string".
-env.ENVIRON = {name: value for name, value in os.environ.items() if value.strip()}
 
 
 def _path(name: str, default: Path) -> Path:
@@ -78,7 +92,7 @@ for _key in FIELD_ENCRYPTION_KEYS:
     except ValueError:
         raise ImproperlyConfigured(
             "FIELD_ENCRYPTION_KEYS must hold Fernet keys (32 url-safe base64-encoded bytes), "
-            "comma-separated, newest first; `manage.py generate_encryption_key` makes one."
+            "comma-separated, newest first (README.md: Rotate the encryption key)."
         ) from None
 
 INSTALLED_APPS = [
@@ -255,4 +269,6 @@ REST_FRAMEWORK = {
 # --- Logging: one JSON object per line on stdout --------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or console.")
 LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)

@@ -23,33 +23,35 @@ PYTHON = sys.executable
 
 
 def demo_settings(data_dir: Path, port: int) -> dict[str, str]:
-    """Settings for every demo process; secrets are made once per checkout and kept."""
-    secrets_file = data_dir / "secrets.env"
-    if not secrets_file.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        secrets_file.write_text(
-            f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
-            f"FIELD_ENCRYPTION_KEYS={Fernet.generate_key().decode()}\n"
-            f"DEMO_ADMIN_PASSWORD={secrets.token_urlsafe(12)}\n"
-        )
-        secrets_file.chmod(0o600)
-    values = dict(
-        line.split("=", 1) for line in secrets_file.read_text().splitlines() if "=" in line
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    return {
-        **values,
+    """Settings of every demo process. The secrets are made on the first run and kept; the whole
+    set is written to demo.env, so that `DJANGO_ENV_FILE=var/demo/demo.env manage.py ...` works
+    on the demo's data too."""
+    env_file = data_dir / "demo.env"
+    kept = {}
+    if env_file.exists():
+        kept = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+    settings = {
+        "SECRET_KEY": kept.get("SECRET_KEY") or secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEYS": kept.get("FIELD_ENCRYPTION_KEYS")
+        or Fernet.generate_key().decode(),
+        "DEMO_ADMIN_PASSWORD": kept.get("DEMO_ADMIN_PASSWORD") or secrets.token_urlsafe(12),
         "DJANGO_DEBUG": "true",
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "DJANGO_ENV_FILE": str(secrets_file),  # nothing from a production .env leaks in
         "DATA_DIR": str(data_dir),
         "DATABASE_URL": f"sqlite:///{data_dir / 'portal.sqlite3'}",
         "CELERY_BROKER_URL": "filesystem://localhost/",
         "CELERY_RESULT_BACKEND": f"file://{data_dir / 'results'}",
-        "REDIS_URL": "",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "PUBLIC_BASE_URL": base_url,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "LOG_FORMAT": "console",
+    }
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env_file.write_text("".join(f"{name}={value}\n" for name, value in settings.items()))
+    env_file.chmod(0o600)
+    return {
+        **settings,
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DJANGO_ENV_FILE": str(env_file),  # nothing from a production .env leaks in
+        "REDIS_URL": "",  # an exported REDIS_URL must not pull the demo onto Redis
         "PYTHONUNBUFFERED": "1",
     }
 

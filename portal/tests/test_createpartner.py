@@ -84,7 +84,9 @@ def test_signing_without_a_platform_secret_is_refused(monkeypatch):
     monkeypatch.setenv("DIALOG360_API_KEY", "pk")
     monkeypatch.delenv("DIALOG360_PLATFORM_SECRET", raising=False)
 
-    with pytest.raises(CommandError, match="need the platform secret"):
+    with pytest.raises(
+        CommandError, match=r"need the platform secret\. Set DIALOG360_PLATFORM_SECRET\."
+    ):
         createpartner(*ARGS, "--io-signature")
 
     assert not Partner.objects.exists()
@@ -94,8 +96,10 @@ def test_signing_without_a_platform_secret_is_refused(monkeypatch):
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
-        ("--hub-partner-id", "bad id!", "hub_partner_id: Letters and digits only."),
-        ("--hub-url", "not a url", "hub_url: Enter a valid URL."),
+        ("--hub-partner-id", "bad id!", "--hub-partner-id: Letters and digits ending in PA"),
+        ("--hub-partner-id", "abcpa", "--hub-partner-id: Letters and digits ending in PA"),
+        ("--hub-url", "not a url", "--hub-url: Enter a valid URL."),
+        ("--api-base-url", "http://api.example/v2", "--api-base-url: Use https://"),
     ],
 )
 def test_invalid_values_are_refused_with_the_field_named(monkeypatch, option, value, message):
@@ -138,3 +142,33 @@ def test_in_a_terminal_it_asks_for_secrets_with_hidden_input(monkeypatch):
         "Platform secret (input hidden; Enter to leave it unset): ",
     ]
     assert "typed-" not in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_changed_partner_id_is_pointed_out(monkeypatch):
+    monkeypatch.setenv("DIALOG360_API_KEY", "pk")
+    createpartner(*ARGS)
+
+    lines = createpartner(*ARGS[:5], "newIdPA", *ARGS[6:])
+
+    assert lines[1] == "Note: its 360Dialog partner id was aAbBcCPA until now."
+    assert Partner.objects.get(slug="acme").hub_partner_id == "newIdPA"
+
+
+@pytest.mark.django_db
+def test_plain_http_is_accepted_only_for_a_simulator_on_this_machine(monkeypatch):
+    monkeypatch.setenv("DIALOG360_API_KEY", "pk")
+
+    createpartner(
+        *ARGS,
+        "--hub-url",
+        "http://127.0.0.1:8360",
+        "--api-base-url",
+        "http://localhost:8360/api/v2",
+    )
+
+    partner = Partner.objects.get(slug="acme")
+    assert (partner.hub_url, partner.api_base_url) == (
+        "http://127.0.0.1:8360",
+        "http://localhost:8360/api/v2",
+    )

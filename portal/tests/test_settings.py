@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
 ROOT = Path(__file__).resolve().parents[2]
+# Settings come from the environment below only, not from a developer's own .env.
+EMPTY_ENV_FILE = Path(tempfile.mkdtemp()) / "empty.env"
+EMPTY_ENV_FILE.touch()
 
 PRODUCTION_ENV = {
     "DJANGO_DEBUG": "false",
@@ -20,7 +24,7 @@ PRODUCTION_ENV = {
     "PUBLIC_BASE_URL": "https://portal.example.com",
     "DATABASE_URL": os.environ["DATABASE_URL"],
     "REDIS_URL": os.environ["REDIS_URL"],
-    "DJANGO_ENV_FILE": "/nonexistent",
+    "DJANGO_ENV_FILE": str(EMPTY_ENV_FILE),
 }
 
 
@@ -119,3 +123,28 @@ def test_an_empty_optional_setting_means_its_default():
 @pytest.mark.django_db
 def test_models_and_migrations_agree():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_a_named_env_file_that_does_not_exist_is_an_error():
+    result = run_manage({**PRODUCTION_ENV, "DJANGO_ENV_FILE": "/nonexistent.env"}, "check")
+
+    assert result.returncode != 0
+    assert "DJANGO_ENV_FILE names /nonexistent.env, which is not a file." in result.stderr
+
+
+def test_the_env_file_fills_what_the_environment_leaves_empty(tmp_path):
+    env_file = tmp_path / "portal.env"
+    env_file.write_text("TIME_ZONE=Europe/Berlin\nLOG_LEVEL=WARNING\n")
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.TIME_ZONE, s.LOG_LEVEL)"
+    )
+
+    result = run(
+        {**PRODUCTION_ENV, "DJANGO_ENV_FILE": str(env_file), "TIME_ZONE": "", "LOG_LEVEL": "ERROR"},
+        "-c",
+        code,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["Europe/Berlin", "ERROR"]

@@ -34,6 +34,12 @@ def _get(url: str) -> httpx.Response | None:
         return None
 
 
+SHOW_PARTNERS = (
+    "from portal.models import Partner; from portal.selectors import partner_signup_url; "
+    "[print(p.slug, partner_signup_url(p)) for p in Partner.objects.all()]"
+)
+
+
 def test_the_demo_serves_the_admin_and_a_partner_page_with_a_real_worker(tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -62,6 +68,15 @@ def test_the_demo_serves_the_admin_and_a_partner_page_with_a_real_worker(tmp_pat
             "control_folder": str(tmp_path / "broker" / "control"),
         }
         pong = probe.send_task("portal.ping", queue="default").get(timeout=60)
+        # A management command on the demo's data, as the README shows.
+        command = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-v", "0", "-c", SHOW_PARTNERS],
+            cwd=ROOT,
+            env={"PATH": os.environ["PATH"], "DJANGO_ENV_FILE": str(tmp_path / "demo.env")},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     finally:
         os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C does
         output = demo.communicate(timeout=60)[0].decode()
@@ -71,6 +86,7 @@ def test_the_demo_serves_the_admin_and_a_partner_page_with_a_real_worker(tmp_pat
     assert login is not None and login.status_code == 200
     assert ready is not None and ready.json()["checks"] == {"database": "ok", "broker": "ok"}
     assert pong == "pong"
+    assert command.stdout.split() == ["demo", f"{base}/p/demo/"], command.stderr
     assert f"Admin:        {base}/admin/   login: admin / " in output
     assert f"Signup page:  {base}/p/demo/" in output
     with pytest.raises(ProcessLookupError):

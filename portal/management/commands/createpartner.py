@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.models import Partner
-from portal.selectors import partner_exists, partner_signup_url, partner_webhook_url
+from portal.selectors import partner_get, partner_signup_url, partner_webhook_url
 from portal.services import partner_create_or_update
 
 API_KEY_ENV = "DIALOG360_API_KEY"
@@ -53,7 +53,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        exists = partner_exists(slug=options["slug"])
+        existing = partner_get(slug=options["slug"])
+        exists = existing is not None
         interactive = options["interactive"] and sys.stdin.isatty()
         keep = "Enter keeps the stored value"
         api_key = self._secret(
@@ -91,6 +92,10 @@ class Command(BaseCommand):
             f"{verb} partner {partner.slug!r} ({partner.name}), "
             f"{partner.get_payment_mode_display()}, 360Dialog partner id {partner.hub_partner_id}."
         )
+        if existing is not None and existing.hub_partner_id != partner.hub_partner_id:
+            self.stdout.write(
+                f"Note: its 360Dialog partner id was {existing.hub_partner_id} until now."
+            )
         self.stdout.write(
             f"API key: {'set' if partner.api_key else 'not set'}; "
             f"platform secret: {'set' if partner.platform_secret else 'not set'}; "
@@ -112,10 +117,24 @@ class Command(BaseCommand):
         return value or None
 
 
+# Model fields as the command's user knows them.
+_OPTIONS = {
+    "slug": "--slug",
+    "name": "--name",
+    "hub_partner_id": "--hub-partner-id",
+    "payment_mode": "--payment-mode",
+    "hub_url": "--hub-url",
+    "api_base_url": "--api-base-url",
+}
+
+
 def _describe(exc: ValidationError) -> str:
-    if hasattr(exc, "error_dict"):
-        return "; ".join(
-            f"{field}: {' '.join(messages)}" if field != "__all__" else " ".join(messages)
-            for field, messages in exc.message_dict.items()
-        )
-    return " ".join(exc.messages)
+    if not hasattr(exc, "error_dict"):
+        return " ".join(exc.messages)
+    lines = []
+    for field, messages in exc.message_dict.items():
+        text = " ".join(messages)
+        if field == "__all__" and "platform secret" in text:
+            text += f" Set {PLATFORM_SECRET_ENV}."
+        lines.append(text if field == "__all__" else f"{_OPTIONS.get(field, field)}: {text}")
+    return "; ".join(lines)

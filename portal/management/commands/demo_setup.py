@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.models import Partner
-from portal.selectors import partner_signup_url, partner_webhook_url
+from portal.selectors import partner_get, partner_signup_url, partner_webhook_url
 from portal.services import partner_create_or_update, superuser_ensure
 
 DEMO_ADMIN = "admin"
@@ -22,12 +22,16 @@ class Command(BaseCommand):
         password = os.environ.get("DEMO_ADMIN_PASSWORD")
         if not password:
             raise CommandError("Set DEMO_ADMIN_PASSWORD.")
-        partner, _ = partner_create_or_update(
-            slug="demo",
-            name="Demo Telecom",
-            hub_partner_id="demoPA",
-            payment_mode=Partner.PaymentMode.PARTNER,
-            api_key="demo-partner-api-key",
+        # Made once; what you change in the admin stays changed on the next run.
+        partner = (
+            partner_get(slug="demo")
+            or partner_create_or_update(
+                slug="demo",
+                name="Demo Telecom",
+                hub_partner_id="demoPA",
+                payment_mode=Partner.PaymentMode.PARTNER,
+                api_key="demo-partner-api-key",
+            )[0]
         )
         superuser_ensure(username=DEMO_ADMIN, password=password)
 
