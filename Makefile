@@ -9,7 +9,7 @@ DEV_STAMP := $(VENV)/.dev-installed
 test services unit: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 test services unit: export REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: demo test lint typecheck unit services clean
+.PHONY: demo test lint typecheck unit services lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ $(RUNTIME_STAMP): requirements.txt | $(BIN)/python
 	touch $@
 
 $(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $@ $(RUNTIME_STAMP)
 
 ## demo: install, migrate an embedded SQLite database, start web + worker; Ctrl-C stops all
@@ -42,6 +42,13 @@ typecheck: $(DEV_STAMP)
 
 unit: $(DEV_STAMP)
 	$(BIN)/pytest
+
+## lock: pin every dependency of requirements*.in into requirements*.txt
+COMPILE := $(BIN)/pip-compile --quiet --strip-extras --annotation-style=line \
+	--no-emit-index-url --no-emit-find-links --allow-unsafe
+lock: $(DEV_STAMP)
+	$(COMPILE) requirements.in -o requirements.txt
+	$(COMPILE) requirements-dev.in -o requirements-dev.txt
 
 clean:
 	rm -rf $(VENV) var staticfiles .mypy_cache .pytest_cache .ruff_cache
