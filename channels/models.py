@@ -86,7 +86,3 @@ class ApiKey(TenantModel):
 
     def __str__(self) -> str:
         return f"…{self.last4} ({self.fingerprint})"
-
-    @property
-    def is_current(self) -> bool:
-        return self.revoked_at is None

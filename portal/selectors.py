@@ -19,10 +19,6 @@ def partner_get_active(*, slug: str) -> Partner | None:
     return Partner.objects.filter(slug=slug, is_active=True).first()
 
 
-def partner_get_by_webhook_token(*, token: str) -> Partner | None:
-    return Partner.objects.filter(webhook_token=token, is_active=True).first()
-
-
 _MANAGER = PartnerMembership.Role.MANAGER
 
 

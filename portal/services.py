@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from portal.encryption import encrypted_fields
-from portal.models import Partner, PartnerMembership
+from portal.models import Partner
 
 
 @transaction.atomic
@@ -59,13 +59,6 @@ def superuser_ensure(*, username: str, password: str) -> AbstractBaseUser:
     user.set_password(password)
     user.save()
     return user
-
-
-def membership_set(*, user: AbstractBaseUser, partner: Partner, role: str) -> PartnerMembership:
-    membership, _ = PartnerMembership.objects.update_or_create(
-        user=user, partner=partner, defaults={"role": role}
-    )
-    return membership
 
 
 def encrypted_values_rotate() -> dict[str, int]:
