@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "clients",
     "channels",
     "webhooks",
+    "hubsim",  # only its `hubsim` command: the simulator runs as a process of its own
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,139 @@
+"""Partner webhook events: raw bytes -> a typed event.
+
+Every known event becomes a typed object; an event we do not know is kept raw as UnknownEvent,
+never an exception. A body that is not a JSON object with an ``event`` name, or a known event
+whose data lacks what the portal relies on, raises PayloadError.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dialog360.objects import (
+    ChannelInfo,
+    ClientInfo,
+    PayloadError,
+    as_object,
+    as_text,
+    parse_channel,
+    parse_client,
+)
+
+CLIENT_EVENTS = frozenset({"client_created"})
+# Events whose data is a channel object.
+CHANNEL_EVENTS = frozenset(
+    {
+        "channel_created",
+        "channel_submitted",
+        "channel_ready",
+        "channel_running",
+        "channel_live",
+        "channel_permission_granted",
+        # Not on 360Dialog's published list; the hub simulator sends it when a client withdraws
+        # permission, and the portal acts on it if 360Dialog ever does.
+        "channel_permission_revoked",
+        "account_violation",
+        "account_restriction",
+        "cancellation_request",
+        "cancellation_revoke",
+        "cancellation_processed",
+        "template_messaging_enabled",
+        "template_messaging_disabled",
+    }
+)
+TEMPLATE_EVENTS = frozenset({"waba_template_status_changed"})
+KNOWN_EVENTS = CLIENT_EVENTS | CHANNEL_EVENTS | TEMPLATE_EVENTS
+MAX_EVENT_ID_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class ClientEvent:
+    type: str
+    event_id: str | None
+    client: ClientInfo
+
+
+@dataclass(frozen=True)
+class ChannelEvent:
+    type: str
+    event_id: str | None
+    channel: ChannelInfo
+
+
+@dataclass(frozen=True)
+class TemplateEvent:
+    """A message template's status changed; its data's shape is not documented."""
+
+    type: str
+    event_id: str | None
+    channel_id: str
+    template_name: str
+    status: str
+    data: Mapping[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class UnknownEvent:
+    type: str
+    event_id: str | None
+    data: Any = field(repr=False)
+
+
+Event = ClientEvent | ChannelEvent | TemplateEvent | UnknownEvent
+
+
+def load_payload(body: bytes) -> dict[str, Any]:
+    """The JSON object of a webhook body."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise PayloadError(f"body is not valid JSON: {error}") from None
+    if not isinstance(payload, dict):
+        raise PayloadError(f"body must be a JSON object, got {type(payload).__name__}")
+    return payload
+
+
+def event_type(payload: Mapping[str, Any]) -> str:
+    name = payload.get("event")
+    if not isinstance(name, str) or not name.strip():
+        raise PayloadError("event is missing or not a string")
+    return name.strip()
+
+
+def event_id(payload: Mapping[str, Any]) -> str | None:
+    """The delivery's own id, when 360Dialog sends one."""
+    value = payload.get("id")
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise PayloadError(f"id must be a string, got {type(value).__name__}")
+    value = str(value)
+    if len(value) > MAX_EVENT_ID_LENGTH:
+        raise PayloadError(f"id is longer than {MAX_EVENT_ID_LENGTH} characters")
+    return value
+
+
+def parse_event(payload: Mapping[str, Any]) -> Event:
+    name = event_type(payload)
+    identifier = event_id(payload)
+    data = payload.get("data")
+    if name in CLIENT_EVENTS:
+        data = as_object(data, "data")
+        client = data.get("client", data)  # the client object, or data itself
+        return ClientEvent(name, identifier, parse_client(client, "data.client"))
+    if name in CHANNEL_EVENTS:
+        return ChannelEvent(name, identifier, parse_channel(as_object(data, "data"), "data"))
+    if name in TEMPLATE_EVENTS:
+        data = as_object(data, "data")
+        return TemplateEvent(
+            name,
+            identifier,
+            channel_id=as_text(data.get("channel_id"), "data.channel_id"),
+            template_name=as_text(data.get("name") or data.get("template_name"), "data.name"),
+            status=as_text(data.get("status"), "data.status"),
+            data=data,
+        )
+    return UnknownEvent(name, identifier, data)
