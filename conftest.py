@@ -10,10 +10,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from scripts.check_services import unreachable_services
+
+if TYPE_CHECKING:
+    from hubsim.control import HubSimControl
 
 ROOT = Path(__file__).resolve().parent
 
@@ -48,6 +52,47 @@ def _test_database_url() -> str:
 
     db = connection.settings_dict
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def hubsim_process() -> Iterator[str]:
+    """A real hub simulator (`manage.py hubsim`) on a free port; yields its base URL."""
+    from hubsim.control import HubSimControl
+
+    port = free_port()
+    log = ROOT / "var" / "test-hubsim.log"
+    log.parent.mkdir(exist_ok=True)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "hubsim", "--port", str(port)],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        with HubSimControl(base_url) as control:
+            wait_for(control.healthy, timeout=30, what=f"the hub simulator (log: {log})")
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def hubsim(hubsim_process: str) -> Iterator[HubSimControl]:
+    """The simulator, reset, with fast lifecycles (no delay between steps or retries)."""
+    from hubsim.control import HubSimControl
+
+    with HubSimControl(hubsim_process) as control:
+        control.reset()
+        control.faults(webhook_delay=0, webhook_retry_delay=0.05)
+        yield control
 
 
 @pytest.fixture(scope="session")

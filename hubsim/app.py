@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from hubsim.hub import Hub, HubError
 from hubsim.pages import done_page, error_page, permission_page
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 Handler = Callable[..., Response]
 MAX_BODY = 64 * 1024
@@ -140,7 +144,7 @@ class HubApp:
             )
         if not target:
             return _html(done_page())
-        return Response(status=302, headers={"Location": target})
+        return _Redirect(status=302, headers={"Location": target})
 
     def _numbers_of(self, partner_id: str, email: str) -> list[Any]:
         with self.hub.lock:
@@ -293,6 +297,16 @@ class HubApp:
         to = _body(request).get("to")
         self.hub.advance(channel_id, to)
         return _json(self.hub.channel_state(channel_id))
+
+
+class _Redirect(Response):
+    """Sends Location exactly as built: Werkzeug would percent-encode the literal brackets of
+    the "literal" redirect style."""
+
+    def get_wsgi_headers(self, environ: WSGIEnvironment) -> Headers:
+        headers = super().get_wsgi_headers(environ)
+        headers["Location"] = self.headers["Location"]
+        return headers
 
 
 def _body(request: Request) -> dict[str, Any]:

@@ -27,6 +27,7 @@ class Delivery:
     retries_left: int
     retry_delay: float
     duplicate: bool = False
+    done: bool = False  # delivered, or given up on
     attempts: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -36,7 +37,7 @@ class Sender:
     def __init__(
         self,
         *,
-        record: Callable[[Delivery, dict[str, Any]], None],
+        record: Callable[[Delivery, dict[str, Any], bool], None],
         retry: Callable[[float, Delivery], None],
     ) -> None:
         self._record = record
@@ -48,9 +49,6 @@ class Sender:
 
     def send(self, delivery: Delivery) -> None:
         self._queue.put(delivery)
-
-    def idle(self) -> bool:
-        return self._queue.unfinished_tasks == 0
 
     def stop(self) -> None:
         self._queue.put(None)
@@ -78,8 +76,9 @@ class Sender:
         except httpx.HTTPError as error:
             attempt["error"] = type(error).__name__
             delivered = False
-        self._record(delivery, attempt)
-        if not delivered and delivery.retries_left > 0:
+        retry = not delivered and delivery.retries_left > 0
+        self._record(delivery, attempt, not retry)
+        if retry:
             delivery.retries_left -= 1
             self._retry(delivery.retry_delay, delivery)
         elif not delivered:

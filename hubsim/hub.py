@@ -281,10 +281,10 @@ class Hub:
             ]
 
     def idle(self) -> bool:
-        """No lifecycle step pending and nothing waiting to be sent."""
+        """No lifecycle step pending and every delivery delivered or given up on."""
         with self.lock:
             stepping = any(channel.remaining_steps for channel in self.channels.values())
-        return not stepping and self.sender.idle()
+            return not stepping and all(delivery.done for delivery in self.deliveries)
 
     # Integrated Onboarding
 
@@ -671,9 +671,10 @@ class Hub:
         for delivery in held:
             self.sender.send(delivery)
 
-    def _record_attempt(self, delivery: Delivery, attempt: dict[str, Any]) -> None:
+    def _record_attempt(self, delivery: Delivery, attempt: dict[str, Any], final: bool) -> None:
         with self.lock:
             delivery.attempts.append(attempt)
+            delivery.done = final
 
     def _retry_later(self, delay: float, delivery: Delivery) -> None:
         self.scheduler.call_later(delay, lambda: self.sender.send(delivery))

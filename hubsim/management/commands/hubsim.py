@@ -58,13 +58,19 @@ class Command(BaseCommand):
         except (TypeError, ValueError) as error:
             raise CommandError(f"--partners: {error}") from None
         logging.getLogger("hubsim").setLevel(logging.INFO)
-        signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
+        signal.signal(signal.SIGTERM, _stop)
         base = f"http://{options['host']}:{server.port}"
         self.stdout.write(f"Hub simulator on {base} (Partner API: {base}/api/v2)", ending="\n")
         self.stdout.flush()
         try:
-            server.serve_forever()
+            server.serve_forever(poll_interval=0.1)
         except KeyboardInterrupt:
             pass
         finally:
+            server.server_close()
             hub.close()
+
+
+def _stop(*_: object) -> None:
+    """SIGTERM stops the server like Ctrl-C does."""
+    raise KeyboardInterrupt
