@@ -1,10 +1,11 @@
 """`make demo`: a running portal from a fresh clone, with nothing installed but Python.
 
 Prepares an embedded SQLite database and a file-system broker under var/demo/ (kept between
-runs), creates the demo partner and an admin user, then runs the web server, a Celery worker and
-Celery beat together until Ctrl-C, which stops them all.
+runs), creates the demo partner and an admin user, then runs the web server, a Celery worker,
+Celery beat and the 360Dialog hub simulator together until Ctrl-C, which stops them all.
 
-Environment: PORTAL_PORT (default 8000), DEMO_DATA_DIR (default var/demo).
+Environment: PORTAL_PORT (default 8000), HUBSIM_PORT (default 8360), DEMO_DATA_DIR (default
+var/demo).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
 
-def demo_settings(data_dir: Path, port: int) -> dict[str, str]:
+def demo_settings(data_dir: Path, port: int, hubsim_port: int) -> dict[str, str]:
     """Settings of every demo process. The secrets are made on the first run and kept; the whole
     set is written to demo.env, so that `DJANGO_ENV_FILE=var/demo/demo.env manage.py ...` works
     on the demo's data too."""
@@ -35,6 +36,11 @@ def demo_settings(data_dir: Path, port: int) -> dict[str, str]:
         "FIELD_ENCRYPTION_KEYS": kept.get("FIELD_ENCRYPTION_KEYS")
         or Fernet.generate_key().decode(),
         "DEMO_ADMIN_PASSWORD": kept.get("DEMO_ADMIN_PASSWORD") or secrets.token_urlsafe(12),
+        # The demo partner's secrets, shared with the hub simulator.
+        "DEMO_DIALOG360_API_KEY": kept.get("DEMO_DIALOG360_API_KEY") or secrets.token_urlsafe(24),
+        "DEMO_DIALOG360_PLATFORM_SECRET": kept.get("DEMO_DIALOG360_PLATFORM_SECRET")
+        or secrets.token_urlsafe(24),
+        "DEMO_HUBSIM_URL": f"http://127.0.0.1:{hubsim_port}",
         "DJANGO_DEBUG": "true",
         "DATA_DIR": str(data_dir),
         "DATABASE_URL": f"sqlite:///{data_dir / 'portal.sqlite3'}",
@@ -58,14 +64,16 @@ def demo_settings(data_dir: Path, port: int) -> dict[str, str]:
 
 def main() -> int:
     port = int(os.environ.get("PORTAL_PORT", "8000"))
+    hubsim_port = int(os.environ.get("HUBSIM_PORT", "8360"))
     data_dir = Path(os.environ.get("DEMO_DATA_DIR", ROOT / "var" / "demo")).resolve()
-    env = {**os.environ, **demo_settings(data_dir, port)}
+    env = {**os.environ, **demo_settings(data_dir, port, hubsim_port)}
+    hubsim_partners = data_dir / "hubsim-partners.json"
 
     def manage(*args: str) -> None:
         subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)  # noqa: S603
 
     manage("migrate", "--no-input", "-v", "0")
-    manage("demo_setup")
+    manage("demo_setup", "--hubsim-partners", str(hubsim_partners))
 
     bin_dir = Path(PYTHON).parent
     manager = Manager()
@@ -83,6 +91,12 @@ def main() -> int:
     manager.add_process(
         "beat",
         f"{bin_dir / 'celery'} -A portal beat -l INFO -s {data_dir / 'celerybeat-schedule'}",
+        env=env,
+        cwd=str(ROOT),
+    )
+    manager.add_process(
+        "hubsim",
+        f"{PYTHON} manage.py hubsim --port {hubsim_port} --partners {hubsim_partners}",
         env=env,
         cwd=str(ROOT),
     )

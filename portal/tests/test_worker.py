@@ -41,9 +41,15 @@ SHOW_PARTNERS = (
 
 
 def test_the_demo_serves_the_admin_and_a_partner_page_with_a_real_worker(tmp_path):
-    port = free_port()
+    port, hubsim_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PORTAL_PORT": str(port), "DEMO_DATA_DIR": str(tmp_path)}
+    hub = f"http://127.0.0.1:{hubsim_port}"
+    env = {
+        **os.environ,
+        "PORTAL_PORT": str(port),
+        "HUBSIM_PORT": str(hubsim_port),
+        "DEMO_DATA_DIR": str(tmp_path),
+    }
     demo = subprocess.Popen(
         [sys.executable, "scripts/demo.py"],
         cwd=ROOT,
@@ -55,6 +61,8 @@ def test_the_demo_serves_the_admin_and_a_partner_page_with_a_real_worker(tmp_pat
     try:
         wait_for(lambda: _get(f"{base}/healthz"), timeout=120, what="the demo web server")
 
+        wait_for(lambda: _get(f"{hub}/_sim/health"), timeout=60, what="the hub simulator")
+        hub_state = httpx.get(f"{hub}/_sim/state").json()
         signup = _get(f"{base}/p/demo/")
         login = _get(f"{base}/admin/login/")
         ready = _get(f"{base}/readyz")
@@ -87,6 +95,12 @@ def test_the_demo_serves_the_admin_and_a_partner_page_with_a_real_worker(tmp_pat
     assert ready is not None and ready.json()["checks"] == {"database": "ok", "broker": "ok"}
     assert pong == "pong"
     assert command.stdout.split() == ["demo", f"{base}/p/demo/"], command.stderr
+    # The simulator knows the demo partner, with the webhook URL the portal shows.
+    [simulated] = hub_state["partners"]
+    webhook_url = next(line.split()[-1] for line in output.splitlines() if "Webhook URL:" in line)
+    assert (simulated["partner_id"], simulated["webhook_url"]) == ("demoPA", webhook_url)
+    assert simulated["require_io_signature"] is True
+    assert f"Hub simulator: {hub}/_sim/state" in output
     assert f"Admin:        {base}/admin/   login: admin / " in output
     assert f"Signup page:  {base}/p/demo/" in output
     with pytest.raises(ProcessLookupError):

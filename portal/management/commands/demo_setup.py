@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import json
 import os
+from argparse import ArgumentParser
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -14,28 +17,55 @@ DEMO_ADMIN = "admin"
 
 
 class Command(BaseCommand):
-    help = "Create the demo partner and admin user (used by `make demo`; DEBUG only)."
+    help = (
+        "Create the demo partner and admin user, point the demo partner at the hub simulator "
+        "and write the simulator's partner file (used by `make demo`; DEBUG only)."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--hubsim-partners",
+            type=Path,
+            required=True,
+            help="where to write the partners the hub simulator should know",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
             raise CommandError("demo_setup only runs with DJANGO_DEBUG=true.")
-        password = os.environ.get("DEMO_ADMIN_PASSWORD")
-        if not password:
-            raise CommandError("Set DEMO_ADMIN_PASSWORD.")
-        # Made once; what you change in the admin stays changed on the next run.
-        partner = (
-            partner_get(slug="demo")
-            or partner_create_or_update(
-                slug="demo",
-                name="Demo Telecom",
-                hub_partner_id="demoPA",
-                payment_mode=Partner.PaymentMode.PARTNER,
-                api_key="demo-partner-api-key",
-            )[0]
+        env = {
+            name: os.environ.get(name, "")
+            for name in (
+                "DEMO_ADMIN_PASSWORD",
+                "DEMO_DIALOG360_API_KEY",
+                "DEMO_DIALOG360_PLATFORM_SECRET",
+                "DEMO_HUBSIM_URL",
+            )
+        }
+        missing = [name for name, value in env.items() if not value]
+        if missing:
+            raise CommandError(f"Set {', '.join(missing)}.")
+        hub_url = env["DEMO_HUBSIM_URL"]
+        existing = partner_get(slug="demo")
+        # Made once; what you change in the admin stays changed on the next run, except the
+        # connection, which always points at this run's simulator.
+        partner, _ = partner_create_or_update(
+            slug="demo",
+            name=existing.name if existing else "Demo Telecom",
+            hub_partner_id=existing.hub_partner_id if existing else "demoPA",
+            payment_mode=existing.payment_mode if existing else Partner.PaymentMode.PARTNER,
+            hub_url=hub_url,
+            api_base_url=f"{hub_url}/api/v2",
+            api_key=env["DEMO_DIALOG360_API_KEY"],
+            platform_secret=env["DEMO_DIALOG360_PLATFORM_SECRET"],
+            io_signature_enabled=None if existing else True,
+            require_webhook_signature=None if existing else True,
         )
-        superuser_ensure(username=DEMO_ADMIN, password=password)
+        superuser_ensure(username=DEMO_ADMIN, password=env["DEMO_ADMIN_PASSWORD"])
+        self._write_hubsim_partners(options["hubsim_partners"], hub_url)
 
         base = settings.PUBLIC_BASE_URL
+        password = env["DEMO_ADMIN_PASSWORD"]
         self.stdout.write(
             "\n".join(
                 [
@@ -45,7 +75,28 @@ class Command(BaseCommand):
                     f"  Signup page:  {partner_signup_url(partner)}",
                     f"  Webhook URL:  {partner_webhook_url(partner)}",
                     f"  Health:       {base}/healthz   {base}/readyz",
+                    f"  Hub simulator: {hub_url}/_sim/state   (360Dialog's side, on its own port)",
                     "",
                 ]
             )
         )
+
+    @staticmethod
+    def _write_hubsim_partners(path: Path, hub_url: str) -> None:
+        """Every partner whose hub is the simulator, as the simulator should know it."""
+        partners = [
+            {
+                "partner_id": partner.hub_partner_id,
+                "api_key": partner.api_key,
+                "platform_secret": partner.platform_secret,
+                "payment_mode": partner.payment_mode,
+                "require_io_signature": partner.io_signature_enabled,
+                "io_signature_encoding": partner.io_signature_encoding,
+                "webhook_url": partner_webhook_url(partner),
+            }
+            for partner in Partner.objects.filter(hub_url=hub_url, is_active=True)
+            if partner.api_key
+        ]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(partners, indent=2))
+        path.chmod(0o600)
