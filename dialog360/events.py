@@ -89,7 +89,7 @@ def load_payload(body: bytes) -> dict[str, Any]:
     """The JSON object of a webhook body."""
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise PayloadError(f"body is not valid JSON: {error}") from None
     if not isinstance(payload, dict):
         raise PayloadError(f"body must be a JSON object, got {type(payload).__name__}")
@@ -122,8 +122,9 @@ def parse_event(payload: Mapping[str, Any]) -> Event:
     data = payload.get("data")
     if name in CLIENT_EVENTS:
         data = as_object(data, "data")
-        client = data.get("client", data)  # the client object, or data itself
-        return ClientEvent(name, identifier, parse_client(client, "data.client"))
+        if "client" in data:
+            return ClientEvent(name, identifier, parse_client(data["client"], "data.client"))
+        return ClientEvent(name, identifier, parse_client(data, "data"))  # data is the client
     if name in CHANNEL_EVENTS:
         return ChannelEvent(name, identifier, parse_channel(as_object(data, "data"), "data"))
     if name in TEMPLATE_EVENTS:

@@ -44,7 +44,7 @@ class IoLinkParams:
 
 def normalize_number(raw: str) -> str:
     """A phone number as 360Dialog wants it: country code first, digits only, no + or 00."""
-    digits = re.sub(r"[\s\-().]", "", raw)
+    digits = re.sub(r"[\s\-().]", "", raw.replace("(0)", ""))  # +49 (0) 151: a trunk prefix
     if digits.startswith("+"):
         digits = digits[1:]
     elif digits.startswith("00"):
@@ -59,7 +59,12 @@ def normalize_number(raw: str) -> str:
 def io_permission_url(hub_url: str, partner_id: str) -> str:
     require_partner_id(partner_id)
     parts = urlsplit(hub_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or "?" in hub_url
+        or "#" in hub_url
+    ):
         raise ValueError(
             f"hub URL must be an absolute http(s) URL without a query, got {hub_url!r}"
         )
@@ -71,7 +76,9 @@ def io_permission_url(hub_url: str, partner_id: str) -> str:
 def io_link(hub_url: str, partner_id: str, params: IoLinkParams) -> str:
     """The URL to open in the popup. Parameters are validated, URL-encoded (every reserved
     character, so redirect_url travels intact) and always in the same order."""
-    return f"{io_permission_url(hub_url, partner_id)}?{urlencode(_pairs(params), quote_via=quote)}"
+    url = io_permission_url(hub_url, partner_id)
+    query = urlencode(_pairs(params), quote_via=quote)
+    return f"{url}?{query}" if query else url
 
 
 def _pairs(params: IoLinkParams) -> list[tuple[str, str]]:

@@ -24,6 +24,7 @@ IoSignatureEncoding = Literal["hex", "base64"]
 IO_SIGNATURE_ENCODINGS: tuple[IoSignatureEncoding, ...] = ("hex", "base64")
 WEBHOOK_SIGNATURE_HEADER = "x-360dialog-signature"
 _SHA256_PREFIX = "sha256="
+MAX_TIMESTAMP_DIGITS = 20
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def io_signature_matches(
     encoding: IoSignatureEncoding = "hex",
 ) -> bool:
     """Whether `signature` signs `partner_id` at `timestamp` (both as received in a query)."""
-    if not timestamp.isascii() or not timestamp.isdigit():
+    if len(timestamp) > MAX_TIMESTAMP_DIGITS or not timestamp.isascii() or not timestamp.isdigit():
         return False
     expected = io_signature(partner_id, secret, int(timestamp), encoding)
     return _same(signature, expected)
@@ -84,6 +85,8 @@ def verify_webhook(body: bytes, header: str | None, secrets: Iterable[str]) -> b
     """Whether `header` is the signature of `body` under any of `secrets` (several during a
     rotation). Accepts hex in either case, with or without a ``sha256=`` prefix; anything else,
     including a missing header or no secrets at all, is not a valid signature."""
+    if isinstance(secrets, str | bytes):
+        raise TypeError("secrets must be a collection of secrets, not one string")
     if not header:
         return False
     value = header.strip()

@@ -222,7 +222,7 @@ class TestIoSignature:
         hubsim.partner(partner_id=PARTNER_ID, io_signature_encoding="base64")
         now = int(time.time())
         hex_link = io_link(hubsim.base_url, PARTNER_ID, IoLinkParams()) + (
-            f"io_signature={io_signature(PARTNER_ID, SECRET, now)}&io_timestamp={now}"
+            f"?io_signature={io_signature(PARTNER_ID, SECRET, now)}&io_timestamp={now}"
         )
 
         assert httpx.get(hex_link).status_code == 403
