@@ -83,7 +83,7 @@ class SharedNumbers:
 
     def includes(self, *, channel_id: str, phone_number: str = "") -> bool:
         return channel_id in self.channel_ids or (
-            bool(phone_number) and phone_number in self.phone_numbers
+            bool(phone_number) and phone_number.lstrip("+") in self.phone_numbers
         )
 
 
@@ -301,7 +301,7 @@ class PartnerApiClient:
             raise TransportError(
                 f"timed out ({type(error).__name__})", operation=operation
             ) from None
-        except httpx.TransportError as error:
+        except httpx.RequestError as error:  # connection, protocol, decoding
             raise TransportError(
                 f"transport failed ({type(error).__name__})", operation=operation
             ) from None
@@ -368,12 +368,12 @@ def _retry_after(response: httpx.Response) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         seconds = float(value)
     else:
         try:
             when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return None
         seconds = when.timestamp() - time.time()
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
