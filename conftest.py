@@ -46,6 +46,16 @@ def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1, what: s
         time.sleep(interval)
 
 
+def stop_process(process: subprocess.Popen[bytes], *, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if it has not stopped within `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _test_database_url() -> str:
     """The URL of the database the tests run against (pytest-django's test database)."""
     from django.db import connection
@@ -76,12 +86,7 @@ def hubsim_process() -> Iterator[str]:
             wait_for(control.healthy, timeout=30, what=f"the hub simulator (log: {log})")
         yield base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=10)
 
 
 @pytest.fixture
@@ -144,9 +149,4 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Pop
         )
         yield worker
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        stop_process(worker, timeout=20)
