@@ -30,7 +30,7 @@ from dialog360.errors import (
     TransportError,
     UnauthorizedError,
 )
-from dialog360.ids import require_id, require_partner_id
+from dialog360.ids import require_id, require_key_id, require_partner_id
 from dialog360.objects import (
     ChannelInfo,
     ClientInfo,
@@ -251,7 +251,7 @@ class PartnerApiClient:
         operation = "delete_api_key"
         path = (
             f"/channels/{require_id(channel_id, 'channel_id')}"
-            f"/api_keys/{quote(require_id(key_id, 'key_id'))}"
+            f"/api_keys/{quote(require_key_id(key_id, 'key_id'))}"
         )
         self._send(operation, "DELETE", path)
 
@@ -396,11 +396,10 @@ def _all_pages(fetch: Callable[[int], Page[T]]) -> Iterator[T]:
 
 
 def _key_id(value: object) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not value:
-        raise PayloadError("id is missing")
-    return value
+    try:
+        return require_key_id(value, "id")
+    except ValueError as error:
+        raise PayloadError(str(error)) from None
 
 
 def _shared_numbers(body: object, operation: str) -> SharedNumbers:

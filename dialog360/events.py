@@ -12,18 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dialog360.ids import is_id
 from dialog360.objects import (
     ChannelInfo,
     ClientInfo,
     PayloadError,
     as_object,
-    as_text,
     parse_channel,
     parse_client,
 )
 
 CLIENT_EVENTS = frozenset({"client_created"})
-# Events whose data is a channel object.
+# Lifecycle events: data is the channel object, and the portal relies on it.
 CHANNEL_EVENTS = frozenset(
     {
         "channel_created",
@@ -35,6 +35,11 @@ CHANNEL_EVENTS = frozenset(
         # Not on 360Dialog's published list; the hub simulator sends it when a client withdraws
         # permission, and the portal acts on it if 360Dialog ever does.
         "channel_permission_revoked",
+    }
+)
+# Events about a channel whose data 360Dialog does not document: read loosely, kept whole.
+NOTICE_EVENTS = frozenset(
+    {
         "account_violation",
         "account_restriction",
         "cancellation_request",
@@ -45,7 +50,7 @@ CHANNEL_EVENTS = frozenset(
     }
 )
 TEMPLATE_EVENTS = frozenset({"waba_template_status_changed"})
-KNOWN_EVENTS = CLIENT_EVENTS | CHANNEL_EVENTS | TEMPLATE_EVENTS
+KNOWN_EVENTS = CLIENT_EVENTS | CHANNEL_EVENTS | NOTICE_EVENTS | TEMPLATE_EVENTS
 MAX_EVENT_ID_LENGTH = 200
 
 
@@ -64,6 +69,18 @@ class ChannelEvent:
 
 
 @dataclass(frozen=True)
+class ChannelNoticeEvent:
+    """A violation, restriction, cancellation or messaging change on a channel. `channel_id` is
+    "" and `channel` None when the data does not say which channel (or not in a known way)."""
+
+    type: str
+    event_id: str | None
+    channel_id: str
+    channel: ChannelInfo | None
+    data: Any = field(repr=False)
+
+
+@dataclass(frozen=True)
 class TemplateEvent:
     """A message template's status changed; its data's shape is not documented."""
 
@@ -72,7 +89,7 @@ class TemplateEvent:
     channel_id: str
     template_name: str
     status: str
-    data: Mapping[str, Any] = field(repr=False)
+    data: Any = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -82,7 +99,7 @@ class UnknownEvent:
     data: Any = field(repr=False)
 
 
-Event = ClientEvent | ChannelEvent | TemplateEvent | UnknownEvent
+Event = ClientEvent | ChannelEvent | ChannelNoticeEvent | TemplateEvent | UnknownEvent
 
 
 def load_payload(body: bytes) -> dict[str, Any]:
@@ -127,14 +144,42 @@ def parse_event(payload: Mapping[str, Any]) -> Event:
         return ClientEvent(name, identifier, parse_client(data, "data"))  # data is the client
     if name in CHANNEL_EVENTS:
         return ChannelEvent(name, identifier, parse_channel(as_object(data, "data"), "data"))
+    if name in NOTICE_EVENTS:
+        return _notice(name, identifier, data)
     if name in TEMPLATE_EVENTS:
-        data = as_object(data, "data")
+        fields = data if isinstance(data, Mapping) else {}
         return TemplateEvent(
             name,
             identifier,
-            channel_id=as_text(data.get("channel_id"), "data.channel_id"),
-            template_name=as_text(data.get("name") or data.get("template_name"), "data.name"),
-            status=as_text(data.get("status"), "data.status"),
+            channel_id=_loose_id(fields.get("channel_id")),
+            template_name=_loose_text(fields.get("name") or fields.get("template_name")),
+            status=_loose_text(fields.get("status")),
             data=data,
         )
     return UnknownEvent(name, identifier, data)
+
+
+def _notice(name: str, identifier: str | None, data: Any) -> ChannelNoticeEvent:
+    channel: ChannelInfo | None = None
+    channel_id = ""
+    if isinstance(data, Mapping):
+        try:
+            channel = parse_channel(data, "data")
+        except PayloadError:
+            channel = None
+        nested = data.get("channel")
+        candidates = [
+            data.get("channel_id"),
+            data.get("id"),
+            nested.get("id") if isinstance(nested, Mapping) else nested,
+        ]
+        channel_id = channel.id if channel else next(filter(None, map(_loose_id, candidates)), "")
+    return ChannelNoticeEvent(name, identifier, channel_id, channel, data)
+
+
+def _loose_id(value: object) -> str:
+    return value if isinstance(value, str) and is_id(value) else ""
+
+
+def _loose_text(value: object) -> str:
+    return value if isinstance(value, str) else ""

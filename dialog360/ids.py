@@ -6,6 +6,8 @@ import re
 
 ID_RE = re.compile(r"[A-Za-z0-9]{1,64}")
 PARTNER_ID_RE = re.compile(r"[A-Za-z0-9]+PA")
+# API key ids are numbers in every known answer; allow the characters of other id formats.
+KEY_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def is_id(value: str) -> bool:
@@ -23,4 +25,12 @@ def require_id(value: str, what: str) -> str:
 def require_partner_id(value: str) -> str:
     if not isinstance(value, str) or PARTNER_ID_RE.fullmatch(value) is None:
         raise ValueError(f"partner id must be letters and digits ending in PA, got {value!r}")
+    return value
+
+
+def require_key_id(value: object, what: str = "key id") -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or KEY_ID_RE.fullmatch(value) is None:
+        raise ValueError(f"{what} must be 1-64 letters, digits, - or _, got {value!r}")
     return value

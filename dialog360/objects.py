@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from dialog360.ids import is_id
@@ -115,14 +115,19 @@ def as_text(value: object, where: str) -> str:
 
 
 def _time(value: object, where: str) -> datetime | None:
-    if value is None or value == "":
+    """An ISO 8601 time (one without a zone is taken as UTC) or unix seconds. Times are only
+    shown, never relied on: one we cannot read is None, the raw object keeps it."""
+    if isinstance(value, bool) or value is None or value == "":
         return None
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(value, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
-            pass
-        else:
-            if parsed.tzinfo is not None:
-                return parsed
-    raise PayloadError(f"{where} must be an ISO 8601 time with a zone, got {value!r}")
+            return None
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return None

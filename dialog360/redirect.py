@@ -40,12 +40,12 @@ def parse_redirect(query: str | Mapping[str, str | list[str]]) -> Redirect:
     client_id = _clean(client)
     if not is_id(client_id):
         raise RedirectError(f"client must be a 360Dialog id (letters and digits), got {client!r}")
-    channels = _single(params, "channels", required=False)
+    channels = _single(params, "channels", required=True) or ""
     revoked = _single(params, "revoked", required=False)
     extras = {name: _single(params, name, required=False) for name in _PASSTHROUGH}
     return Redirect(
         client_id=client_id,
-        channel_ids=parse_id_list(channels, "channels") if channels is not None else (),
+        channel_ids=parse_id_list(channels, "channels"),
         revoked_ids=parse_id_list(revoked, "revoked") if revoked is not None else (),
         state=extras["state"],
         partner=extras["partner"],

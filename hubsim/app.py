@@ -110,7 +110,7 @@ class HubApp:
     def permissions(self, request: Request, partner_id: str) -> Response:
         if request.method == "GET":
             session = self.hub.io_open(partner_id, request.args.to_dict(), now=time.time())
-            partner = self.hub.partners[partner_id]
+            partner = self.hub.partner(partner_id)
             return _html(
                 permission_page(
                     session, partner, self._numbers_of(partner_id, session.params.get("email", ""))
@@ -132,7 +132,7 @@ class HubApp:
         except HubError as error:
             if error.status >= 500 or error.status == 404:
                 raise
-            partner = self.hub.partners[partner_id]
+            partner = self.hub.partner(partner_id)
             return _html(
                 permission_page(
                     session,

@@ -28,6 +28,7 @@ class Delivery:
     retry_delay: float
     duplicate: bool = False
     done: bool = False  # delivered, or given up on
+    generation: int = 0  # the hub's reset count when it was made; older ones are dropped
     attempts: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -39,9 +40,12 @@ class Sender:
         *,
         record: Callable[[Delivery, dict[str, Any], bool], None],
         retry: Callable[[float, Delivery], None],
+        current: Callable[[Delivery], bool],
     ) -> None:
         self._record = record
         self._retry = retry
+        self._current = current
+        self._posting = threading.Lock()  # held while a delivery is on the wire
         self._queue: queue.Queue[Delivery | None] = queue.Queue()
         self._http = httpx.Client(timeout=DELIVERY_TIMEOUT, follow_redirects=False)
         self._thread = threading.Thread(target=self._run, name="hubsim-sender", daemon=True)
@@ -49,6 +53,20 @@ class Sender:
 
     def send(self, delivery: Delivery) -> None:
         self._queue.put(delivery)
+
+    def drain(self) -> None:
+        """Drop every queued delivery and wait for the one on the wire, if any."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            self._queue.task_done()
+            if item is None:  # keep a stop request
+                self._queue.put(None)
+                break
+        with self._posting:
+            pass
 
     def stop(self) -> None:
         self._queue.put(None)
@@ -61,7 +79,9 @@ class Sender:
             try:
                 if delivery is None:
                     return
-                self._post(delivery)
+                with self._posting:
+                    if self._current(delivery):
+                        self._post(delivery)
             finally:
                 self._queue.task_done()
 

@@ -91,6 +91,10 @@ def _check(name: str, value: Any, current: Faults) -> Any:
         if name == "api_errors" and not all(400 <= item <= 599 for item in value):
             raise ValueError(f"api_errors must be HTTP error statuses (400-599); got {value!r}")
         return list(value)
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be a whole number >= 0; got {value!r}")
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ValueError(f"{name} must be a number >= 0; got {value!r}")
-    return type(default)(value)
+    return float(value)

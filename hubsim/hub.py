@@ -6,6 +6,7 @@ key revokes every earlier key of the channel atomically, as 360Dialog does.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import secrets
@@ -15,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from dialog360.ids import require_partner_id
 from dialog360.io_link import normalize_number
@@ -114,6 +115,16 @@ class ApiKey:
             data["api_key"] = self.value
         return data
 
+    def summary(self) -> dict[str, Any]:
+        """What tests may see: never the key itself, but the portal's own fingerprint of it."""
+        return {
+            "id": self.id,
+            "app_id": self.app_id,
+            "last4": self.value[-4:],
+            "fingerprint": hashlib.sha256(self.value.encode()).hexdigest()[:16],
+            "revoked": self.revoked_at is not None,
+        }
+
 
 @dataclass
 class Channel:
@@ -176,6 +187,7 @@ class IoSession:
 class Batch:
     """The events of one onboarding, held back while faults reorder them."""
 
+    order: str = "normal"  # webhook_order when the batch began
     pending: int = 0
     held: list[Delivery] = field(default_factory=list)
 
@@ -185,7 +197,10 @@ class Hub:
         self.lock = threading.RLock()
         self.initial_faults = faults or Faults()
         self.scheduler = Scheduler()
-        self.sender = Sender(record=self._record_attempt, retry=self._retry_later)
+        self.sender = Sender(
+            record=self._record_attempt, retry=self._retry_later, current=self._is_current
+        )
+        self.generation = 0
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -207,10 +222,13 @@ class Hub:
 
     def reset(self) -> None:
         """Forget everything: partners, clients, channels, keys, deliveries; faults to their
-        start values. Deliveries already handed to the sender still go out."""
+        start values. Nothing from before the reset is sent afterwards: queued deliveries are
+        dropped, and a delivery on the wire is waited for."""
         with self.lock:
+            self.generation += 1
             self.scheduler.clear()
             self._reset_state()
+        self.sender.drain()  # outside the lock: the sender takes it to record an attempt
 
     def partner_register(self, **values: Any) -> Partner:
         with self.lock:
@@ -218,8 +236,17 @@ class Hub:
             if not values.get("api_key") and partner_id not in self.partners:
                 raise ValueError("api_key is required for a new partner")
             current = self.partners.get(partner_id)
+            known = set(Partner.__dataclass_fields__)
+            unknown = sorted(set(values) - known)
+            if unknown:
+                raise ValueError(f"unknown partner fields {unknown}; known: {sorted(known)}")
             merged = {**(current.__dict__ if current else {}), **values}
             partner = Partner(**merged)
+            for name in ("api_key", "platform_secret", "webhook_url", "redirect_url"):
+                if not isinstance(getattr(partner, name), str):
+                    raise ValueError(f"{name} must be a string")
+            if not isinstance(partner.webhook_headers, dict):
+                raise ValueError("webhook_headers must be an object")
             if partner.payment_mode not in ("partner", "direct"):
                 raise ValueError("payment_mode must be partner or direct")
             if partner.io_signature_encoding not in ("hex", "base64"):
@@ -258,11 +285,8 @@ class Hub:
                 "partner_id": channel.partner_id,
                 "permission": channel.permission,
                 "keys_created": len(channel.keys),
-                "current_key": current.as_json(with_value=True) if current else None,
-                "keys": [
-                    key.as_json(with_value=True) | {"revoked": key.revoked_at is not None}
-                    for key in channel.keys
-                ],
+                "current_key": current.summary() if current else None,
+                "keys": [key.summary() for key in channel.keys],
             }
 
     def delivery_log(self) -> list[dict[str, Any]]:
@@ -285,6 +309,10 @@ class Hub:
         with self.lock:
             stepping = any(channel.remaining_steps for channel in self.channels.values())
             return not stepping and all(delivery.done for delivery in self.deliveries)
+
+    def partner(self, partner_id: str) -> Partner:
+        with self.lock:
+            return self._partner(partner_id)
 
     # Integrated Onboarding
 
@@ -353,7 +381,7 @@ class Hub:
                 state=params.get("state") if self.faults.echo_state else None,
                 style=self.faults.redirect_style,
             )
-            session.redirect = f"{target}{'&' if urlsplit(target).query else '?'}{query}"
+            session.redirect = _with_query(target, query)
             return session.redirect
 
     def onboard(
@@ -417,7 +445,7 @@ class Hub:
                 raise HubError(400, "Choose or add at least one phone number.")
             if created:
                 self.clients[client.id] = client
-            batch = Batch()
+            batch = self._batch()
             if created:
                 self._emit(partner, "client_created", {"client": client.as_json()}, batch)
             for channel in new:
@@ -446,7 +474,7 @@ class Hub:
                     for key in channel.keys:
                         key.revoked_at = key.revoked_at or _now()
                 event = "channel_permission_granted" if granted else "channel_permission_revoked"
-                batch = Batch()
+                batch = self._batch()
                 self._emit(partner, event, channel.as_json(), batch)
                 self._flush_if_done(batch)
             return channel
@@ -457,7 +485,7 @@ class Hub:
             channel = self._channel(channel_id)
             if to is not None and to not in LIFECYCLE:
                 raise HubError(400, f"to must be one of {', '.join(LIFECYCLE)}")
-            batch = Batch()
+            batch = self._batch()
             if not channel.remaining_steps:
                 channel.remaining_steps = _steps_after(channel.status, to)
                 self._step_later(channel, batch)
@@ -473,7 +501,7 @@ class Hub:
                 data = self._channel(channel_id).as_json()
             elif data is None:
                 raise HubError(400, "give channel_id or data")
-            batch = Batch()
+            batch = self._batch()
             self._emit(partner, event, data, batch)
             self._flush_if_done(batch)
 
@@ -640,9 +668,10 @@ class Hub:
                 retries_left=faults.webhook_retries,
                 retry_delay=faults.webhook_retry_delay,
                 duplicate=copy > 0,
+                generation=self.generation,
             )
             self.deliveries.append(delivery)
-            if faults.webhook_order == "normal":
+            if batch.order == "normal":
                 self.sender.send(delivery)
             else:
                 batch.held.append(delivery)
@@ -660,11 +689,14 @@ class Hub:
             return value.upper()
         return value
 
+    def _batch(self) -> Batch:
+        return Batch(order=self.faults.webhook_order)
+
     def _flush_if_done(self, batch: Batch) -> None:
         if batch.pending or not batch.held:
             return
         held, batch.held = batch.held, []
-        if self.faults.webhook_order == "reverse":
+        if batch.order == "reverse":
             held.reverse()
         else:
             random.Random(self.faults.seed).shuffle(held)  # noqa: S311
@@ -676,8 +708,13 @@ class Hub:
             delivery.attempts.append(attempt)
             delivery.done = final
 
+    def _is_current(self, delivery: Delivery) -> bool:
+        with self.lock:
+            return delivery.generation == self.generation
+
     def _retry_later(self, delay: float, delivery: Delivery) -> None:
-        self.scheduler.call_later(delay, lambda: self.sender.send(delivery))
+        if self._is_current(delivery):
+            self.scheduler.call_later(delay, lambda: self.sender.send(delivery))
 
     # Lookups
 
@@ -721,6 +758,8 @@ class Hub:
     def _withdraw(
         self, partner: Partner, email: str, channel_ids: list[str]
     ) -> tuple[Client, list[Channel]]:
+        if partner.payment_mode != "direct":
+            raise HubError(400, "Permission can only be withdrawn on a Direct Payment hub.")
         client = self._client_for(partner, email.strip())
         if client is None:
             raise HubError(400, "There is no account with this e-mail address.")
@@ -749,6 +788,13 @@ class Hub:
         if signature in self.used_io_signatures:
             raise HubError(403, "This io_signature was already used; open the link again.")
         self.used_io_signatures.add(signature)
+
+
+def _with_query(url: str, query: str) -> str:
+    """`url` with `query` appended to its own query, before any fragment."""
+    parts = urlsplit(url)
+    merged = f"{parts.query}&{query}" if parts.query else query
+    return urlunsplit(parts._replace(query=merged))
 
 
 def _steps_after(status: str, last: str | None) -> list[str]:

@@ -519,7 +519,7 @@ def test_a_bad_channel_id_is_rejected_before_any_request(hub, api, bad_id):
 
 @pytest.mark.parametrize("bad_id", BAD_IDS)
 def test_a_bad_key_or_client_id_is_rejected_before_any_request(hub, api, bad_id):
-    with pytest.raises(ValueError, match="key_id must be 1-64 letters or digits"):
+    with pytest.raises(ValueError, match="key_id must be 1-64 letters, digits, - or _"):
         api.delete_api_key(CHANNEL_ID, bad_id)
     with pytest.raises(ValueError, match="client_id must be 1-64 letters or digits"):
         api.shared_numbers(bad_id)
@@ -602,7 +602,12 @@ BAD_CREATED = [
         None,
         id="api_keys-holds-a-string",
     ),
-    pytest.param({"json": {"api_key": CHANNEL_KEY}}, "id is missing", None, id="no-id"),
+    pytest.param(
+        {"json": {"api_key": CHANNEL_KEY}},
+        "id must be 1-64 letters, digits, - or _, got None",
+        None,
+        id="no-id",
+    ),
     pytest.param(
         {"json": {**CREATED, "address": {"url": CHANNEL_KEY}}},
         "address must be a string, got dict",
@@ -667,7 +672,7 @@ def test_list_api_keys_reads_an_empty_list(hub, api):
         ({"api_keys": {"id": "201126"}}, "api_keys must be a list"),
         ("201126", "api_keys must be a list"),
         ({"api_keys": ["201126"]}, "api_keys[] must be an object, got str"),
-        ({"api_keys": [{"address": "x"}]}, "id is missing"),
+        ({"api_keys": [{"address": "x"}]}, "id must be 1-64 letters, digits, - or _, got None"),
     ],
 )
 def test_list_api_keys_rejects_an_unknown_shape(hub, api, body, message):

@@ -66,8 +66,10 @@ def test_parse_redirect_channel_lists(channels, expected):
     assert parse_redirect(f"client={CLIENT}&channels={channels}").channel_ids == expected
 
 
-def test_parse_redirect_without_channels_has_no_channel_ids():
-    assert parse_redirect("client=oaY9LLfUCL") == Redirect(client_id=CLIENT, channel_ids=())
+def test_parse_redirect_without_channels_is_refused():
+    # 360Dialog always sends channels, [] when there are none: its absence is not a return.
+    with pytest.raises(RedirectError, match=r"^channels is missing$"):
+        parse_redirect("client=oaY9LLfUCL")
 
 
 def test_parse_redirect_with_revoked():
@@ -77,7 +79,7 @@ def test_parse_redirect_with_revoked():
 
 
 def test_parse_redirect_with_revoked_only():
-    assert parse_redirect("client=oaY9LLfUCL&revoked=[x1]") == Redirect(
+    assert parse_redirect("client=oaY9LLfUCL&channels=[]&revoked=[x1]") == Redirect(
         client_id=CLIENT, channel_ids=(), revoked_ids=("x1",)
     )
 
@@ -102,7 +104,7 @@ def test_parse_redirect_without_state_and_partner_gives_none():
 
 
 def test_parse_redirect_keeps_an_empty_state():
-    assert parse_redirect("client=oaY9LLfUCL&state=").state == ""
+    assert parse_redirect("client=oaY9LLfUCL&channels=[]&state=").state == ""
 
 
 @pytest.mark.parametrize(
@@ -183,8 +185,8 @@ def test_parse_redirect_counts_ids_after_dropping_duplicates():
         ("client=oaY9LLfUCL&client=oaY9LLfUCL", "^client is given 2 times$"),
         ("client=a&client=b&client=c", "^client is given 3 times$"),
         ("client=a&channels=[b]&channels=[c]", "^channels is given 2 times$"),
-        ("client=a&revoked=[b]&revoked=[c]", "^revoked is given 2 times$"),
-        ("client=a&state=1&state=2", "^state is given 2 times$"),
+        ("client=a&channels=[]&revoked=[b]&revoked=[c]", "^revoked is given 2 times$"),
+        ("client=a&channels=[]&state=1&state=2", "^state is given 2 times$"),
         (
             "client=a&channels=y9MiLoCH,abC123",
             re.escape("channels must be a bracketed list like [id1,id2], got 'y9MiLoCH,abC123'"),
@@ -197,14 +199,14 @@ def test_parse_redirect_counts_ids_after_dropping_duplicates():
         ("client=a&channels=[a,b", re.escape("channels must be a bracketed list")),
         ("client=a&channels=a,b]", re.escape("channels must be a bracketed list")),
         (
-            "client=a&revoked=x1",
+            "client=a&channels=[]&revoked=x1",
             re.escape("revoked must be a bracketed list like [id1,id2], got 'x1'"),
         ),
         ("client=a&channels=[a,,b]", re.escape("channels has an empty entry: '[a,,b]'")),
         ("client=a&channels=[,a]", re.escape("channels has an empty entry: '[,a]'")),
         ("client=a&channels=[,]", re.escape("channels has an empty entry: '[,]'")),
         ("client=a&channels=[a,,]", re.escape("channels has an empty entry: '[a,,]'")),
-        ("client=a&revoked=[a,,b]", re.escape("revoked has an empty entry: '[a,,b]'")),
+        ("client=a&channels=[]&revoked=[a,,b]", re.escape("revoked has an empty entry: '[a,,b]'")),
         (
             'client=a&channels=["y9MiLoCH"]',
             re.escape(
@@ -237,7 +239,7 @@ def test_parse_redirect_counts_ids_after_dropping_duplicates():
         ("client=a&channels=[[a]]", re.escape("got '[a]' in '[[a]]'")),
         ("client=a&channels=[é]", re.escape("got 'é' in '[é]'")),
         (
-            "client=a&revoked=[a-b]",
+            "client=a&channels=[]&revoked=[a-b]",
             re.escape("revoked must hold 360Dialog ids (letters and digits), got 'a-b'"),
         ),
         ("client=a&channels=[" + "a" * 65 + "]", re.escape("got '" + "a" * 65 + "'")),
@@ -259,7 +261,7 @@ def test_parse_redirect_rejects_more_than_50_revoked_ids():
     raw = ",".join(f"c{n}" for n in range(51))
 
     with pytest.raises(RedirectError, match=r"^revoked has more than 50 ids$"):
-        parse_redirect(f"client={CLIENT}&revoked=[{raw}]")
+        parse_redirect(f"client={CLIENT}&channels=[]&revoked=[{raw}]")
 
 
 def test_parse_redirect_rejects_a_query_over_4096_characters():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +39,7 @@ class WebhookSink:
     url: str
     received: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
+    delay: float = 0.0  # seconds before each answer
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def events(self) -> list[str]:
@@ -57,6 +59,8 @@ def sink() -> Iterator[WebhookSink]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if state.delay:
+                time.sleep(state.delay)
             with state.lock:
                 state.received.append(
                     Received(body, {k.lower(): v for k, v in self.headers.items()})

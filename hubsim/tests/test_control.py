@@ -24,6 +24,7 @@ def test_fault_switches_are_validated(hubsim):
         "duplicate_webhooks": ("yes", "duplicate_webhooks must be true or false"),
         "api_errors": ([200], "api_errors must be HTTP error statuses"),
         "webhook_delay": (-1, "webhook_delay must be a number >= 0"),
+        "webhook_retries": (1.5, "webhook_retries must be a whole number >= 0"),
         "stop_at": ("done", "stop_at must be one of None, created, submitted"),
     }
     for name, (value, message) in cases.items():
@@ -62,12 +63,27 @@ def test_reset_forgets_everything(hubsim, partner):
     assert state["faults"]["duplicate_webhooks"] is False
 
 
-def test_the_state_never_shows_partner_secrets(hubsim, partner):
-    text = httpx.get(f"{hubsim.base_url}/_sim/state").text
+def test_the_state_never_shows_secrets_or_channel_keys(hubsim, partner):
+    [channel_id] = hubsim.onboard(
+        partner_id=PARTNER_ID, email="ada@acme.example", numbers=["4915112345678"]
+    )["channel_ids"]
+    hubsim.wait_idle()
+    created = httpx.post(
+        f"{hubsim.base_url}/api/v2/partners/{PARTNER_ID}/channels/{channel_id}/api_keys",
+        headers={"X-API-Key": API_KEY},
+    ).json()
 
-    assert API_KEY not in text
-    assert "sim-platform-secret" not in text
-    assert json.loads(text)["partners"][0]["has_platform_secret"] is True
+    texts = [
+        httpx.get(f"{hubsim.base_url}/_sim/state").text,
+        httpx.get(f"{hubsim.base_url}/_sim/channels/{channel_id}").text,
+    ]
+
+    for text in texts:
+        assert API_KEY not in text
+        assert "sim-platform-secret" not in text
+        assert created["api_key"] not in text
+    assert json.loads(texts[0])["partners"][0]["has_platform_secret"] is True
+    assert json.loads(texts[1])["current_key"]["last4"] == created["api_key"][-4:]
 
 
 def test_partner_registration_is_validated(hubsim):
@@ -83,6 +99,12 @@ def test_partner_registration_is_validated(hubsim):
         response = httpx.post(f"{hubsim.base_url}/_sim/partners", json=values)
         assert response.status_code == 400
         assert message in response.json()["meta"]["developer_message"]
+    response = httpx.post(
+        f"{hubsim.base_url}/_sim/partners",
+        json={"partner_id": "newPA", "api_key": "k", "colour": "red"},
+    )
+    assert response.status_code == 400
+    assert "unknown partner fields ['colour']" in response.json()["meta"]["developer_message"]
     assert hubsim.state()["partners"] == []
 
 
@@ -164,3 +186,18 @@ def test_control_bodies_must_be_json_objects(hubsim, body):
     response = httpx.post(f"{hubsim.base_url}/_sim/faults", content=body)
 
     assert response.status_code == 400
+
+
+def test_python_m_hubsim_runs_without_the_portals_settings():
+    env = {"PATH": os.environ["PATH"], "PYTHONUNBUFFERED": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "hubsim", "--faults", "[]"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr == "error: --faults: give a JSON object\n"

@@ -3,6 +3,7 @@ over real sockets."""
 
 from __future__ import annotations
 
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -28,6 +29,10 @@ def api(hubsim, partner):
         base_url=hubsim.api_base_url, partner_id=PARTNER_ID, api_key=API_KEY
     ) as client:
         yield client
+
+
+def fingerprint(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def onboard(hubsim, numbers=(NUMBER,), email="ada@acme.example"):
@@ -125,7 +130,8 @@ def test_creating_a_key_revokes_the_earlier_ones(hubsim, api):
     state = hubsim.channel(channel_id)
     assert state["keys_created"] == 2
     assert state["current_key"]["id"] == second.id
-    assert state["current_key"]["api_key"] == second.api_key
+    assert state["current_key"]["fingerprint"] == fingerprint(second.api_key)
+    assert state["current_key"]["last4"] == second.api_key[-4:]
     assert [key["revoked"] for key in state["keys"]] == [True, False]
     assert first.api_key != second.api_key
     assert [key.id for key in api.list_api_keys(channel_id)] == [second.id]
@@ -138,7 +144,7 @@ def test_the_older_list_shape_of_a_created_key_is_read_too(hubsim, api):
 
     created = api.create_api_key(channel_id)
 
-    assert hubsim.channel(channel_id)["current_key"]["api_key"] == created.api_key
+    assert hubsim.channel(channel_id)["current_key"]["fingerprint"] == fingerprint(created.api_key)
 
 
 def test_a_key_needs_a_running_channel(hubsim, api):

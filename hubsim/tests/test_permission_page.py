@@ -79,6 +79,36 @@ def test_grant_redirects_with_client_channels_and_state(hubsim, partner):
     assert client["contact_info"]["email"] == "ada@acme.example"
 
 
+def test_redirect_url_with_a_fragment_keeps_it_last(hubsim, partner):
+    page = open_page(hubsim, email="ada@acme.example", redirect_url="https://portal.test/r/#done")
+
+    location = submit(hubsim, page, email="ada@acme.example", number="4915112345678").headers[
+        "location"
+    ]
+
+    assert location.startswith("https://portal.test/r/?client=")
+    assert location.endswith("#done")
+
+
+def test_withdrawing_on_a_partner_payment_hub_is_refused(hubsim, partner):
+    onboarded = hubsim.onboard(
+        partner_id=PARTNER_ID, email="ada@acme.example", numbers=["4915112345678"]
+    )
+    page = open_page(hubsim, email="ada@acme.example", redirect_url=REDIRECT)
+    assert "Withdraw permission" not in page.text
+
+    response = submit(
+        hubsim,
+        page,
+        email="ada@acme.example",
+        channel=onboarded["channel_ids"][0],
+        action="withdraw",
+    )
+
+    assert response.status_code == 400
+    assert "only be withdrawn on a Direct Payment hub" in response.text
+
+
 def test_redirect_url_with_a_query_gets_the_parameters_appended(hubsim, partner):
     page = open_page(hubsim, email="ada@acme.example", redirect_url="https://portal.test/r/?x=1")
 

@@ -119,10 +119,12 @@ def test_dropped_events_are_never_sent(hubsim, partner, sink):
 
 def test_dropping_everything(hubsim, partner, sink):
     hubsim.faults(drop_events=["*"])
-    onboard(hubsim)
+    [channel_id] = onboard(hubsim)["channel_ids"]
     hubsim.wait_idle()
 
     assert sink.received == []
+    assert hubsim.state()["deliveries"] == []
+    assert hubsim.channel(channel_id)["status"] == "live"
 
 
 @pytest.mark.parametrize(
@@ -140,6 +142,7 @@ def test_signature_encodings(hubsim, partner, sink, mode, check):
     onboard(hubsim)
     hubsim.wait_idle()
 
+    assert len(sink.received) == 6
     for item in sink.received:
         value = item.headers["x-360dialog-signature"]
         assert check(value, webhook_signature(item.body, SECRET))
@@ -150,6 +153,7 @@ def test_unsigned_and_wrongly_signed_deliveries(hubsim, partner, sink):
     hubsim.faults(webhook_signature="none")
     onboard(hubsim)
     hubsim.wait_idle()
+    assert len(sink.received) == 6
     assert all("x-360dialog-signature" not in item.headers for item in sink.received)
 
     hubsim.reset()
@@ -170,6 +174,7 @@ def test_bodies_without_event_ids(hubsim, partner, sink):
     onboard(hubsim)
     hubsim.wait_idle()
 
+    assert sink.events() == PARTNER_PAYMENT_ORDER
     assert all("id" not in item.payload for item in sink.received)
 
 
@@ -267,3 +272,42 @@ def test_a_second_number_for_the_same_client_sends_no_second_client_created(hubs
     assert Counter(sink.events())["client_created"] == 1
     assert Counter(sink.events())["channel_live"] == 2
     assert len(hubsim.state()["clients"]) == 1
+
+
+def test_switching_the_order_back_mid_onboarding_keeps_the_held_order(hubsim, partner, sink):
+    hubsim.faults(webhook_order="reverse", stop_at="submitted")
+    [channel_id] = onboard(hubsim)["channel_ids"]
+    hubsim.wait_idle()
+    first = sink.events()
+
+    hubsim.faults(webhook_order="normal", stop_at=None)
+    hubsim.advance(channel_id)
+    hubsim.wait_idle()
+
+    assert first == ["channel_submitted", "channel_created", "client_created"]
+    assert sink.events()[3:] == ["channel_ready", "channel_running", "channel_live"]
+
+
+def test_nothing_from_before_a_reset_is_delivered_after_it(hubsim, partner, sink):
+    # A slow, failing receiver: deliveries queue up and wait for retries.
+    sink.statuses = [500] * 50
+    sink.delay = 0.2
+    hubsim.faults(webhook_retries=5, webhook_retry_delay=0.1)
+    onboard(hubsim)
+    sink.wait_for_count(1)
+
+    hubsim.reset()
+    received_at_reset = len(sink.received)
+    # Slow enough that a stale retry (due 0.1 s after the reset) would land among these.
+    hubsim.faults(webhook_delay=0.3)
+    hubsim.partner(partner_id=PARTNER_ID, api_key="k", platform_secret=SECRET, webhook_url=sink.url)
+    sink.statuses = []
+    sink.delay = 0
+    hubsim.onboard(partner_id=PARTNER_ID, email="new@acme.example", numbers=["4915100000000"])
+    hubsim.wait_idle()
+
+    after = [item.payload for item in sink.received[received_at_reset:]]
+    assert [payload["event"] for payload in after] == PARTNER_PAYMENT_ORDER
+    assert {payload["data"].get("client", payload["data"]).get("id") for payload in after[:1]} == {
+        hubsim.state()["clients"][0]["id"]
+    }

@@ -5,6 +5,7 @@ import os
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -83,7 +84,9 @@ class Command(BaseCommand):
 
     @staticmethod
     def _write_hubsim_partners(path: Path, hub_url: str) -> None:
-        """Every partner whose hub is the simulator, as the simulator should know it."""
+        """Every active partner whose hub is the simulator (on any loopback name, with or
+        without a trailing slash), as the simulator should know it."""
+        simulator = urlsplit(hub_url)
         partners = [
             {
                 "partner_id": partner.hub_partner_id,
@@ -94,9 +97,24 @@ class Command(BaseCommand):
                 "io_signature_encoding": partner.io_signature_encoding,
                 "webhook_url": partner_webhook_url(partner),
             }
-            for partner in Partner.objects.filter(hub_url=hub_url, is_active=True)
-            if partner.api_key
+            for partner in Partner.objects.filter(is_active=True)
+            if partner.api_key and _same_loopback_server(urlsplit(partner.hub_url), simulator)
         ]
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(partners, indent=2))
-        path.chmod(0o600)
+        # It holds secrets: readable by us alone from the first byte.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            json.dump(partners, file, indent=2)
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _same_loopback_server(url: SplitResult, simulator: SplitResult) -> bool:
+    return (
+        url.scheme == simulator.scheme
+        and url.hostname in LOOPBACK
+        and url.port == simulator.port
+        and url.path.strip("/") == simulator.path.strip("/")
+    )
