@@ -46,6 +46,9 @@ class Channel(TenantModel, TimeStampedModel):
     cancellation_requested = models.BooleanField(default=False)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # Why the last attempt to create its API key failed for good (a 4xx, or retries used up).
+    api_key_error = models.CharField("API key error", max_length=500, blank=True)
+    api_key_error_at = models.DateTimeField("API key error at", null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

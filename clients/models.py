@@ -109,3 +109,32 @@ class TimelineEntry(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.message}"
+
+
+class Notification(TenantModel):
+    """One e-mail about one event, sent once: its key is unique per partner."""
+
+    class Kind(models.TextChoices):
+        KEY_READY = "key_ready", "API key ready"
+        ONBOARDING_FAILED = "onboarding_failed", "Onboarding failed"
+
+    onboarding = models.ForeignKey(
+        Onboarding, on_delete=models.CASCADE, related_name="notifications"
+    )
+    key = models.CharField(max_length=200, help_text="What it is about, e.g. key_ready:<key id>.")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    recipients = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "key"], name="notification_once_per_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

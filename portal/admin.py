@@ -68,7 +68,6 @@ _CONNECTION_FIELDS = (
     "api_base_url",
     "io_signature_enabled",
     "io_signature_encoding",
-    "require_webhook_signature",
     "plan_selection",  # a premium plan is billed to the partner
 )
 
@@ -94,7 +93,6 @@ class PartnerAdmin(TenantAccessMixin, admin.ModelAdmin):  # type: ignore[type-ar
                     *_SECRET_FIELDS,
                     "io_signature_enabled",
                     "io_signature_encoding",
-                    "require_webhook_signature",
                     "webhook_url",
                     "default_lang",
                     "plan_selection",

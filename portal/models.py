@@ -121,10 +121,11 @@ class Partner(TimeStampedModel):
     io_signature_encoding = models.CharField(
         max_length=10, choices=SignatureEncoding.choices, default=SignatureEncoding.HEX
     )
-    require_webhook_signature = models.BooleanField(
-        default=False,
-        help_text="Reject webhooks without a valid x-360dialog-signature (needs the secret).",
+    # Deliveries refused for a missing or bad signature: counted, never stored.
+    webhook_rejected_count = models.PositiveIntegerField(
+        "webhooks rejected", default=0, editable=False
     )
+    webhook_rejected_at = models.DateTimeField("last webhook rejected", null=True, editable=False)
     default_lang = models.CharField(
         "default language", max_length=8, choices=settings.LANGUAGES, default="en"
     )
@@ -146,13 +147,8 @@ class Partner(TimeStampedModel):
         constraints = [
             models.CheckConstraint(
                 name="partner_signing_needs_secret",
-                condition=~(
-                    (Q(io_signature_enabled=True) | Q(require_webhook_signature=True))
-                    & Q(platform_secret="")
-                ),
-                violation_error_message=(
-                    "IO signatures and webhook signature checks need the platform secret."
-                ),
+                condition=~(Q(io_signature_enabled=True) & Q(platform_secret="")),
+                violation_error_message="IO signatures need the platform secret.",
             ),
         ]
 

@@ -20,7 +20,6 @@ def partner_create_or_update(
     hub_url: str | None = None,
     api_base_url: str | None = None,
     io_signature_enabled: bool | None = None,
-    require_webhook_signature: bool | None = None,
     api_key: str | None = None,
     platform_secret: str | None = None,
 ) -> tuple[Partner, bool]:
@@ -40,7 +39,6 @@ def partner_create_or_update(
         "hub_url": hub_url,
         "api_base_url": api_base_url,
         "io_signature_enabled": io_signature_enabled,
-        "require_webhook_signature": require_webhook_signature,
         "api_key": api_key,
         "platform_secret": platform_secret,
     }

@@ -34,6 +34,9 @@ class WebhookEvent(TenantModel):
 
     class Meta:
         ordering = ["-received_at"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhookevent_sweep"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["partner", "dedupe_key"], name="webhookevent_unique_per_partner"

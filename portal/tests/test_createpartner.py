@@ -29,7 +29,7 @@ def test_creates_a_partner_with_secrets_from_the_environment_and_prints_its_webh
     monkeypatch.setenv("DIALOG360_PLATFORM_SECRET", "secret-from-env-456")
 
     lines = createpartner(
-        *ARGS, "--hub-url", "http://127.0.0.1:8360", "--io-signature", "--require-webhook-signature"
+        *ARGS, "--hub-url", "http://127.0.0.1:8360", "--io-signature"
     )
 
     partner = Partner.objects.get(slug="acme")
@@ -40,7 +40,7 @@ def test_creates_a_partner_with_secrets_from_the_environment_and_prints_its_webh
     )
     assert partner.hub_url == "http://127.0.0.1:8360"
     assert (partner.api_key, partner.platform_secret) == ("pk-from-env-123", "secret-from-env-456")
-    assert partner.io_signature_enabled and partner.require_webhook_signature
+    assert partner.io_signature_enabled
     assert lines[0] == (
         "Created partner 'acme' (Acme Telecom), Direct Payment, 360Dialog partner id aAbBcCPA."
     )

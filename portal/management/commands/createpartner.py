@@ -40,12 +40,6 @@ class Command(BaseCommand):
             help="Sign IO links (needs the platform secret)",
         )
         parser.add_argument(
-            "--require-webhook-signature",
-            action=argparse.BooleanOptionalAction,
-            default=None,
-            help="Reject unsigned webhooks (needs the platform secret)",
-        )
-        parser.add_argument(
             "--no-input",
             action="store_false",
             dest="interactive",
@@ -80,7 +74,6 @@ class Command(BaseCommand):
                 hub_url=options["hub_url"],
                 api_base_url=options["api_base_url"],
                 io_signature_enabled=options["io_signature"],
-                require_webhook_signature=options["require_webhook_signature"],
                 api_key=api_key,
                 platform_secret=platform_secret,
             )
@@ -100,7 +93,7 @@ class Command(BaseCommand):
             f"API key: {'set' if partner.api_key else 'not set'}; "
             f"platform secret: {'set' if partner.platform_secret else 'not set'}; "
             f"IO signature: {'on' if partner.io_signature_enabled else 'off'}; "
-            f"webhook signature required: {'yes' if partner.require_webhook_signature else 'no'}."
+            f"webhook signature required: {'yes' if partner.platform_secret else 'no'}."
         )
         self.stdout.write(f"Signup page: {partner_signup_url(partner)}")
         self.stdout.write("Webhook URL (enter it in the 360Dialog Partner Hub):")

@@ -60,7 +60,6 @@ class Command(BaseCommand):
             api_key=env["DEMO_DIALOG360_API_KEY"],
             platform_secret=env["DEMO_DIALOG360_PLATFORM_SECRET"],
             io_signature_enabled=None if existing else True,
-            require_webhook_signature=None if existing else True,
         )
         superuser_ensure(username=DEMO_ADMIN, password=env["DEMO_ADMIN_PASSWORD"])
         self._write_hubsim_partners(options["hubsim_partners"], hub_url)
