@@ -38,7 +38,14 @@ class ChannelAdmin(TenantAdmin):
     list_filter = ["status", "permission", "has_violation", "is_restricted"]
     search_fields = ["hub_channel_id", "phone_number", "phone_name", "client__name", "waba_id"]
     raw_id_fields = ["client", "onboarding"]
-    readonly_fields = ["created_at", "updated_at", "status_changed_at", "permission_changed_at"]
+    readonly_fields = [
+        "created_at",
+        "updated_at",
+        "status_changed_at",
+        "permission_changed_at",
+        "api_key_error",
+        "api_key_error_at",
+    ]
     list_select_related = ["partner", "client"]
     inlines = [ApiKeyInline]
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from clients.models import Client, Onboarding, TimelineEntry
+from clients.models import Client, Notification, Onboarding, TimelineEntry
 from portal.admin_tenancy import TenantAdmin, TenantInline
 
 
@@ -51,4 +51,24 @@ class TimelineEntryAdmin(TenantAdmin):
     list_filter = ["kind"]
     search_fields = ["message", "onboarding__email"]
     readonly_fields = ["partner", "onboarding", "created_at", "kind", "message", "data"]
+    list_select_related = ["onboarding"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(TenantAdmin):
+    list_display = ["created_at", "onboarding", "kind", "subject", "sent_at"]
+    list_filter = ["kind"]
+    search_fields = ["subject", "onboarding__email", "key"]
+    readonly_fields = [
+        "partner",
+        "onboarding",
+        "key",
+        "kind",
+        "subject",
+        "body",
+        "recipients",
+        "created_at",
+        "sent_at",
+        "last_error",
+    ]
     list_select_related = ["onboarding"]

@@ -65,6 +65,13 @@ def partner_get(*, slug: str) -> Partner | None:
     return Partner.objects.filter(slug=slug).first()
 
 
+def partner_for_webhook_token(token: str) -> Partner | None:
+    """The active partner whose webhook URL carries `token`."""
+    if not token or len(token) > 100:
+        return None
+    return Partner.objects.filter(webhook_token=token, is_active=True).first()
+
+
 def partner_webhook_url(partner: Partner) -> str:
     """The URL to enter as the partner webhook URL in 360Dialog's Partner Hub."""
     return f"{settings.PUBLIC_BASE_URL}/webhooks/360dialog/{partner.webhook_token}/"

@@ -257,7 +257,23 @@ CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Proves beat and a worker are alive end to end; beat's container health check watches it.
     "heartbeat": {"task": "portal.ping", "schedule": 60.0, "options": {"ignore_result": True}},
+    # Re-enqueues webhooks left unprocessed (broker down, worker killed) and retries failed ones.
+    "webhook-sweep": {"task": "webhooks.sweep", "schedule": 60.0},
+    # Applies what webhooks missed, from the Partner API.
+    "reconcile": {"task": "hub.reconcile_all", "schedule": 15 * 60.0},
 }
+
+# --- 360Dialog webhooks and the Partner API -------------------------------------------------------
+# Bodies over this many bytes are refused with 413 before they are read.
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=256 * 1024)
+# A webhook still unprocessed this many seconds after it arrived is enqueued again by the sweep.
+WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=60)
+# Processing attempts before a failing webhook is left `failed` for an account manager.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
+# First pause before a retry (webhooks, Partner API calls); each further retry doubles it.
+RETRY_BACKOFF_SECONDS = env.float("RETRY_BACKOFF_SECONDS", default=30.0)
+# Partner API calls before provisioning a key is given up (429, 5xx, transport errors only).
+PARTNER_API_MAX_RETRIES = env.int("PARTNER_API_MAX_RETRIES", default=8)
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- REST framework -------------------------------------------------------------------------------

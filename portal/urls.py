@@ -6,4 +6,5 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("p/", include("clients.urls")),
+    path("webhooks/", include("webhooks.urls")),
 ]

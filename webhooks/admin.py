@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from portal.admin_tenancy import TenantAdmin
+from portal.admin_tenancy import TenantAdmin, partner_access
 from webhooks.models import WebhookEvent
+from webhooks.services import webhook_event_replay
 
 
 @admin.register(WebhookEvent)
@@ -33,6 +35,19 @@ class WebhookEventAdmin(TenantAdmin):
         "traceback",
     ]
     list_select_related = ["partner"]
+    actions = ["replay"]
+
+    @admin.action(description="Process the selected events again")
+    def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
+        access = partner_access(request)
+        allowed = [event for event in queryset if access.may_manage(event.partner_id)]
+        replayed = sum(webhook_event_replay(event=event) for event in allowed)
+        self.message_user(
+            request,
+            f"{replayed} event(s) queued again. Processed events, and events of partners you "
+            "do not manage, are left as they are.",
+            messages.SUCCESS,
+        )
 
     @admin.display(description="raw body")
     def body(self, obj: WebhookEvent) -> str:

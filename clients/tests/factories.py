@@ -6,7 +6,7 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
-from clients.models import Client, Onboarding, TimelineEntry
+from clients.models import Client, Notification, Onboarding, TimelineEntry
 from portal.tests.factories import PartnerFactory
 
 
@@ -41,3 +41,16 @@ class TimelineEntryFactory(factory.django.DjangoModelFactory[TimelineEntry]):
     partner = factory.SelfAttribute("onboarding.partner")
     kind = TimelineEntry.Kind.NOTE
     message = "Something happened"
+
+
+class NotificationFactory(factory.django.DjangoModelFactory[Notification]):
+    class Meta:
+        model = Notification
+
+    onboarding = factory.SubFactory(OnboardingFactory)
+    partner = factory.SelfAttribute("onboarding.partner")
+    key = factory.Sequence(lambda n: f"key_ready:{n}")
+    kind = Notification.Kind.KEY_READY
+    subject = "Your WhatsApp number is ready"
+    body = "It is ready."
+    recipients = factory.LazyAttribute(lambda n: [n.onboarding.email])

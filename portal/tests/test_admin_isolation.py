@@ -16,7 +16,12 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 
 from channels.tests.factories import ApiKeyFactory, ChannelFactory
-from clients.tests.factories import ClientFactory, OnboardingFactory, TimelineEntryFactory
+from clients.tests.factories import (
+    ClientFactory,
+    NotificationFactory,
+    OnboardingFactory,
+    TimelineEntryFactory,
+)
 from portal.models import Partner, PartnerMembership
 from portal.tests.factories import MembershipFactory, PartnerFactory, UserFactory
 from webhooks.tests.factories import WebhookEventFactory
@@ -26,6 +31,7 @@ TENANT_MODELS = [
     "clients.client",
     "clients.onboarding",
     "clients.timelineentry",
+    "clients.notification",
     "channels.channel",
     "channels.apikey",
     "webhooks.webhookevent",
@@ -52,6 +58,9 @@ def make_tenant(marker: str) -> Tenant:
         partner=partner, client=client, email=f"signup@{marker}.example", contact_name=marker
     )
     entry = TimelineEntryFactory.create(onboarding=onboarding, message=f"{marker} popup launched")
+    notification = NotificationFactory.create(
+        onboarding=onboarding, subject=f"{marker} number ready", key=f"{marker}:key_ready"
+    )
     channel = ChannelFactory.create(
         client=client, onboarding=onboarding, hub_channel_id=f"{marker}Chan", phone_name=marker
     )
@@ -64,6 +73,7 @@ def make_tenant(marker: str) -> Tenant:
             "clients.client": client,
             "clients.onboarding": onboarding,
             "clients.timelineentry": entry,
+            "clients.notification": notification,
             "channels.channel": channel,
             "channels.apikey": api_key,
             "webhooks.webhookevent": event,

@@ -28,9 +28,7 @@ def test_creates_a_partner_with_secrets_from_the_environment_and_prints_its_webh
     monkeypatch.setenv("DIALOG360_API_KEY", "pk-from-env-123")
     monkeypatch.setenv("DIALOG360_PLATFORM_SECRET", "secret-from-env-456")
 
-    lines = createpartner(
-        *ARGS, "--hub-url", "http://127.0.0.1:8360", "--io-signature"
-    )
+    lines = createpartner(*ARGS, "--hub-url", "http://127.0.0.1:8360", "--io-signature")
 
     partner = Partner.objects.get(slug="acme")
     assert (partner.name, partner.hub_partner_id, partner.payment_mode) == (

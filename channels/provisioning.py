@@ -1,0 +1,173 @@
+"""Exactly one live API key per channel.
+
+360Dialog revokes every earlier key when it creates one, so creating is done under the
+channel's row lock: return if a current key exists, confirm status and permission through the
+Partner API, make one bounded call, and store the key (encrypted) in the same transaction.
+Retryable failures (429, 5xx, transport) propagate for the task to retry with backoff; a final
+one is recorded on the channel and the onboarding, and nothing is retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from enum import StrEnum
+
+from django.db import transaction
+from django.utils import timezone
+
+from channels.hub import partner_api
+from channels.lifecycle import KEY_STATUSES, Move, move
+from channels.models import ApiKey, Channel
+from channels.services import (
+    api_keys_revoke,
+    channel_may_have_key,
+    channel_permission_set,
+    onboarding_refresh,
+)
+from clients.models import Notification, Onboarding, TimelineEntry
+from clients.notifications import notification_create
+from clients.services import onboarding_status_set, timeline_add
+from dialog360.api import CreatedApiKey
+from dialog360.errors import FinalError
+from dialog360.objects import ChannelInfo
+from portal.models import Partner
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    EXISTS = "exists"  # a current key is stored: nothing to do
+    NOT_ELIGIBLE = "not_eligible"  # not running, cancelled, or no permission (here or at 360Dialog)
+    FAILED = "failed"  # a final error, recorded
+
+
+def channel_api_key_provision(*, partner: Partner, channel_id: int) -> Outcome:
+    """Run inside the partner's scope. Raises dialog360.errors.RetryableError for the caller to
+    retry later; everything else ends here."""
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update().select_related("client").get(pk=channel_id)
+        if ApiKey.objects.filter(channel=channel, revoked_at__isnull=True).exists():
+            return Outcome.EXISTS
+        if not channel_may_have_key(channel):
+            return Outcome.NOT_ELIGIBLE
+        try:
+            with partner_api(partner) as api:
+                if not _confirmed(channel, api_channel=api.get_channel(channel.hub_channel_id)):
+                    return Outcome.NOT_ELIGIBLE
+                if partner.payment_mode == Partner.PaymentMode.DIRECT:
+                    shared = api.shared_numbers(channel.client.hub_client_id)
+                    if not shared.includes(
+                        channel_id=channel.hub_channel_id, phone_number=channel.phone_number
+                    ):
+                        channel_permission_set(channel=channel, granted=False, source="Partner API")
+                        return Outcome.NOT_ELIGIBLE
+                created = api.create_api_key(channel.hub_channel_id)
+        except FinalError as error:
+            _record_failure(channel, str(error))
+            return Outcome.FAILED
+        _store(channel, created)
+        return Outcome.CREATED
+
+
+def channel_api_key_give_up(*, channel_id: int, reason: str) -> None:
+    """Retries ran out: record it where the admin shows it."""
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update().get(pk=channel_id)
+        _record_failure(channel, reason)
+
+
+def channel_api_key_rotate(*, partner: Partner, channel_id: int, by: str) -> Outcome:
+    """An account manager replaces the key: the stored one is revoked, a new one is created."""
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update().get(pk=channel_id)
+        api_keys_revoke(channel=channel, reason=f"rotated by {by}")
+    return channel_api_key_provision(partner=partner, channel_id=channel_id)
+
+
+def _confirmed(channel: Channel, *, api_channel: ChannelInfo) -> bool:
+    """360Dialog agrees the channel is running; a status ahead of ours is taken over."""
+    if api_channel.status not in KEY_STATUSES:
+        if channel.onboarding is not None:
+            timeline_add(
+                channel.onboarding,
+                TimelineEntry.Kind.NOTE,
+                f"Not creating a key yet: 360Dialog reports +{channel.phone_number} as "
+                f"{api_channel.status or 'unknown'}.",
+            )
+        return False
+    if move(channel.status, api_channel.status) is Move.FORWARD:
+        channel.status = api_channel.status
+        channel.status_changed_at = timezone.now()
+        channel.save(update_fields=["status", "status_changed_at", "updated_at"])
+    return True
+
+
+def _store(channel: Channel, created: CreatedApiKey) -> ApiKey:
+    api_keys_revoke(channel=channel, reason="replaced by a new key")
+    key = ApiKey.objects.create(
+        partner_id=channel.partner_id,
+        channel=channel,
+        hub_key_id=created.id[:64],
+        key=created.api_key,
+        last4=created.api_key[-4:],
+        fingerprint=hashlib.sha256(created.api_key.encode()).hexdigest()[:16],
+        address=created.address if created.address.startswith("https://") else "",
+        app_id=created.app_id[:64],
+    )
+    if channel.api_key_error:
+        channel.api_key_error = ""
+        channel.api_key_error_at = None
+        channel.save(update_fields=["api_key_error", "api_key_error_at", "updated_at"])
+    onboarding = channel.onboarding
+    if onboarding is not None:
+        timeline_add(
+            onboarding,
+            TimelineEntry.Kind.API_KEY,
+            f"API key for +{channel.phone_number} created (…{key.last4}, {key.fingerprint}).",
+            {"fingerprint": key.fingerprint, "hub_key_id": key.hub_key_id},
+        )
+        notification_create(
+            onboarding=onboarding,
+            key=f"key_ready:{key.pk}",
+            kind=Notification.Kind.KEY_READY,
+            subject=f"Your WhatsApp number +{channel.phone_number} is ready",
+            body=(
+                f"The WhatsApp number +{channel.phone_number} is connected and its API key "
+                "is ready. Your provider will now set up messaging for you."
+            ),
+        )
+        onboarding_refresh(onboarding)
+    logger.info("api key created", extra={"channel": channel.hub_channel_id})
+    return key
+
+
+def _record_failure(channel: Channel, reason: str) -> None:
+    channel.api_key_error = reason[:500]
+    channel.api_key_error_at = timezone.now()
+    channel.save(update_fields=["api_key_error", "api_key_error_at", "updated_at"])
+    onboarding = channel.onboarding
+    logger.warning(
+        "api key creation failed", extra={"channel": channel.hub_channel_id, "reason": reason}
+    )
+    if onboarding is None:
+        return
+    timeline_add(
+        onboarding,
+        TimelineEntry.Kind.ERROR,
+        f"Could not create the API key for +{channel.phone_number}: {reason}",
+    )
+    if onboarding_status_set(
+        onboarding, Onboarding.Status.FAILED, "the API key could not be created"
+    ):
+        notification_create(
+            onboarding=onboarding,
+            key=f"onboarding_failed:{onboarding.pk}",
+            kind=Notification.Kind.ONBOARDING_FAILED,
+            subject=f"WhatsApp onboarding of +{channel.phone_number} needs attention",
+            body=(
+                f"Connecting +{channel.phone_number} could not be finished: {reason}\n"
+                "Your provider has been told and will get back to you."
+            ),
+        )

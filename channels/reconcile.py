@@ -1,0 +1,95 @@
+"""Reconciliation with the Partner API: what the webhooks missed, applied and recorded.
+
+Pages through the partner's clients and channels; a channel whose status at 360Dialog is ahead
+of ours moves forward (never back) with a correction on its onboarding's timeline; on Direct
+Payment, permission follows `shared_client_numbers`; channels that may have a key and have
+none are queued for provisioning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from channels.hub import partner_api
+from channels.lifecycle import KEY_STATUSES, Move, move
+from channels.models import Channel
+from channels.services import channel_get_locked, channel_permission_set, channel_provision_if_due
+from clients.models import Client, TimelineEntry
+from clients.services import client_upsert, timeline_add
+from dialog360.objects import ChannelInfo
+from portal.models import Partner
+
+
+@dataclass
+class Reconciliation:
+    clients: int = 0
+    channels: int = 0
+    corrections: int = 0
+    provisioning: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def partner_reconcile(*, partner: Partner) -> Reconciliation:
+    """Run inside the partner's scope. Partner API errors propagate (the next run retries)."""
+    result = Reconciliation()
+    with partner_api(partner) as api:
+        for client_info in api.iter_clients():
+            with transaction.atomic():
+                client_upsert(partner=partner, hub_client_id=client_info.id, info=client_info)
+            result.clients += 1
+        for channel_info in api.iter_channels():
+            with transaction.atomic():
+                result.corrections += channel_reconcile(partner=partner, info=channel_info)
+            result.channels += 1
+        if partner.payment_mode == Partner.PaymentMode.DIRECT:
+            for client in Client.objects.filter(channels__isnull=False).distinct():
+                shared = api.shared_numbers(client.hub_client_id)
+                with transaction.atomic():
+                    for channel in Channel.objects.select_for_update().filter(client=client):
+                        granted = shared.includes(
+                            channel_id=channel.hub_channel_id, phone_number=channel.phone_number
+                        )
+                        if not granted and channel.permission == Channel.Permission.UNKNOWN:
+                            continue  # never granted: nothing was withdrawn
+                        if channel_permission_set(
+                            channel=channel, granted=granted, source="reconciliation"
+                        ):
+                            result.corrections += 1
+    with transaction.atomic():
+        due = Channel.objects.select_for_update().filter(
+            status__in=KEY_STATUSES, cancelled_at__isnull=True
+        )
+        result.provisioning = sum(channel_provision_if_due(channel=channel) for channel in due)
+    return result
+
+
+def channel_reconcile(*, partner: Partner, info: ChannelInfo) -> int:
+    """Apply 360Dialog's view of one channel; 1 if it corrected ours, else 0."""
+    existed = Channel.objects.filter(hub_channel_id=info.id).exists()
+    channel = channel_get_locked(partner=partner, info=info)
+    step = move(channel.status, info.status)
+    if step is not Move.FORWARD and existed:
+        return 0
+    previous = channel.status if existed else "unknown to the portal"
+    if step is Move.FORWARD:
+        channel.status = info.status
+        channel.status_changed_at = timezone.now()
+    for field in ("phone_number", "phone_name", "waba_id", "account_mode"):
+        value = getattr(info, field)
+        if value:
+            setattr(channel, field, value)
+    channel.save()
+    if channel.onboarding is not None:
+        timeline_add(
+            channel.onboarding,
+            TimelineEntry.Kind.CORRECTION,
+            f"Reconciliation: +{channel.phone_number} {previous} → {channel.status} "
+            "(a webhook was missed).",
+            {"status": channel.status, "previous": previous},
+        )
+    return 1

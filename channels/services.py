@@ -1,0 +1,207 @@
+"""Writes about channels: 360Dialog's events applied through the lifecycle table, permission,
+and the keys' revocation. Every function runs in its caller's transaction and partner scope."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from channels.lifecycle import EVENT_STATUS, KEY_STATUSES, Move, move
+from channels.models import ApiKey, Channel
+from clients.models import Onboarding, TimelineEntry
+from clients.services import client_upsert, onboarding_for_client, timeline_add
+from dialog360.events import ChannelEvent, ChannelNoticeEvent
+from dialog360.objects import ChannelInfo
+from portal.models import Partner
+from portal.queueing import enqueue
+
+
+def channel_get_locked(*, partner: Partner, info: ChannelInfo) -> Channel:
+    """The partner's channel with this 360Dialog id, created (with its client) if new, and
+    locked until the caller's transaction ends."""
+    client = client_upsert(
+        partner=partner,
+        hub_client_id=info.client_id or "unknown",
+        name=info.client_name,
+        email=info.client_email,
+    )
+    channel, _ = Channel.objects.get_or_create(
+        partner=partner, hub_channel_id=info.id, defaults={"client": client}
+    )
+    channel = Channel.objects.select_for_update().select_related("client").get(pk=channel.pk)
+    if channel.onboarding_id is None:
+        channel.onboarding = onboarding_for_client(channel.client)
+        channel.save(update_fields=["onboarding", "updated_at"])
+    return channel
+
+
+def channel_apply_event(*, partner: Partner, event: ChannelEvent) -> Channel:
+    """Apply a lifecycle or permission event: status forward only, permission as announced."""
+    info = event.channel
+    channel = channel_get_locked(partner=partner, info=info)
+    onboarding = channel.onboarding
+    assert onboarding is not None  # noqa: S101 - channel_get_locked links one
+    target = EVENT_STATUS.get(event.type, info.status)
+    step = move(channel.status, target)
+    if step is Move.STALE:
+        timeline_add(
+            onboarding,
+            TimelineEntry.Kind.STALE_EVENT,
+            f"Ignored {event.type} for {_label(channel)}: it is already {channel.status}.",
+            {"event": event.type, "event_id": event.event_id, "status": target},
+        )
+    elif step is Move.UNKNOWN:
+        timeline_add(
+            onboarding,
+            TimelineEntry.Kind.NOTE,
+            f"{event.type} for {_label(channel)} names an unknown status {target!r}; kept "
+            f"{channel.status}.",
+            {"event": event.type, "event_id": event.event_id},
+        )
+    else:
+        _copy_details(channel, info)
+        if step is Move.FORWARD:
+            timeline_add(
+                onboarding,
+                TimelineEntry.Kind.STATUS,
+                f"{_label(channel)}: {channel.status} → {target}.",
+                {"event": event.type, "event_id": event.event_id, "status": target},
+            )
+            channel.status = target
+            channel.status_changed_at = timezone.now()
+        channel.save()
+    if event.type == "channel_permission_granted":
+        channel_permission_set(channel=channel, granted=True, source="webhook")
+    elif event.type == "channel_permission_revoked":
+        channel_permission_set(channel=channel, granted=False, source="webhook")
+    channel_provision_if_due(channel=channel)
+    return channel
+
+
+def channel_apply_notice(*, partner: Partner, event: ChannelNoticeEvent) -> Channel | None:
+    """Violations, restrictions, cancellations and messaging changes; None for a channel we
+    do not know."""
+    if event.channel is not None:
+        channel = channel_get_locked(partner=partner, info=event.channel)
+    else:
+        found = Channel.objects.filter(hub_channel_id=event.channel_id).first()
+        if found is None:
+            return None
+        channel = Channel.objects.select_for_update().select_related("client").get(pk=found.pk)
+    changes: dict[str, dict[str, object]] = {
+        "account_violation": {"has_violation": True},
+        "account_restriction": {"is_restricted": True},
+        "cancellation_request": {"cancellation_requested": True},
+        "cancellation_revoke": {"cancellation_requested": False},
+        "cancellation_processed": {"cancelled_at": channel.cancelled_at or timezone.now()},
+    }
+    for field, value in changes.get(event.type, {}).items():
+        setattr(channel, field, value)
+    channel.save()
+    if event.type == "cancellation_processed":
+        api_keys_revoke(channel=channel, reason="channel cancelled")
+    if channel.onboarding is not None:
+        timeline_add(
+            channel.onboarding,
+            TimelineEntry.Kind.WEBHOOK,
+            f"{event.type.replace('_', ' ').capitalize()} on {_label(channel)}.",
+            {"event": event.type, "event_id": event.event_id},
+        )
+    return channel
+
+
+def channel_permission_set(*, channel: Channel, granted: bool, source: str) -> bool:
+    """Record the client's permission; withdrawing it revokes the stored key. True if changed."""
+    value = Channel.Permission.GRANTED if granted else Channel.Permission.REVOKED
+    if channel.permission == value:
+        return False
+    channel.permission = value
+    channel.permission_changed_at = timezone.now()
+    channel.save(update_fields=["permission", "permission_changed_at", "updated_at"])
+    if not granted:
+        api_keys_revoke(channel=channel, reason="permission withdrawn")
+    if channel.onboarding is not None:
+        timeline_add(
+            channel.onboarding,
+            TimelineEntry.Kind.PERMISSION,
+            f"Permission for {_label(channel)} {'granted' if granted else 'withdrawn'} ({source}).",
+            {"permission": value, "source": source},
+        )
+    return True
+
+
+def api_keys_revoke(*, channel: Channel, reason: str) -> int:
+    """Mark the channel's current key revoked; the number of keys marked."""
+    revoked = ApiKey.objects.filter(channel=channel, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_reason=reason
+    )
+    if revoked and channel.onboarding is not None:
+        timeline_add(
+            channel.onboarding,
+            TimelineEntry.Kind.API_KEY,
+            f"API key of {_label(channel)} revoked: {reason}.",
+            {"reason": reason},
+        )
+    return revoked
+
+
+def channel_may_have_key(channel: Channel) -> bool:
+    """Running, not cancelled, and the partner may manage it (Partner Payment, or permission)."""
+    partner = channel.partner
+    return (
+        channel.status in KEY_STATUSES
+        and channel.cancelled_at is None
+        and (
+            partner.payment_mode == Partner.PaymentMode.PARTNER
+            or channel.permission == Channel.Permission.GRANTED
+        )
+    )
+
+
+def channel_provision_if_due(*, channel: Channel) -> bool:
+    """Enqueue key provisioning after commit when the channel may have a key and has none."""
+    if not channel_may_have_key(channel):
+        return False
+    if ApiKey.objects.filter(channel=channel, revoked_at__isnull=True).exists():
+        return False
+    from channels.tasks import provision_api_key
+
+    partner_id, channel_id = channel.partner_id, channel.pk
+    transaction.on_commit(lambda: enqueue(provision_api_key, partner_id, channel_id))
+    return True
+
+
+def onboarding_refresh(onboarding: Onboarding) -> None:
+    """Derive the onboarding's status from its channels: live once each has its key."""
+    from clients.services import onboarding_status_set
+
+    channels = list(Channel.objects.filter(onboarding=onboarding))
+    if not channels:
+        return
+    with_key = set(
+        ApiKey.objects.filter(channel__in=channels, revoked_at__isnull=True).values_list(
+            "channel_id", flat=True
+        )
+    )
+    if all(channel.pk in with_key for channel in channels):
+        onboarding_status_set(onboarding, Onboarding.Status.LIVE, "every number has its API key")
+
+
+MAX_LENGTHS = {"account_mode": 16, "phone_number": 20, "phone_name": 200, "waba_id": 64}
+
+
+def _copy_details(channel: Channel, info: ChannelInfo) -> None:
+    for field, value in (
+        ("account_mode", info.account_mode),
+        ("phone_number", info.phone_number),
+        ("phone_name", info.phone_name),
+        ("waba_id", info.waba_id),
+    ):
+        if value:
+            setattr(channel, field, value[: MAX_LENGTHS[field]])
+
+
+def _label(channel: Channel) -> str:
+    return (
+        f"+{channel.phone_number}" if channel.phone_number else f"channel {channel.hub_channel_id}"
+    )

@@ -1,0 +1,29 @@
+"""One handler per kind of event; each returns whether the event was applied or ignored."""
+
+from __future__ import annotations
+
+from channels.services import channel_apply_event, channel_apply_notice
+from clients.services import client_upsert
+from dialog360.events import ChannelEvent, ChannelNoticeEvent, ClientEvent, Event
+from portal.models import Partner
+from webhooks.models import WebhookEvent
+
+Status = WebhookEvent.Status
+
+
+def event_dispatch(*, partner: Partner, event: Event) -> str:
+    """Apply `event` inside the caller's transaction and scope; the WebhookEvent status to set."""
+    match event:
+        case ClientEvent():
+            client_upsert(partner=partner, hub_client_id=event.client.id, info=event.client)
+            return Status.PROCESSED
+        case ChannelEvent():
+            channel_apply_event(partner=partner, event=event)
+            return Status.PROCESSED
+        case ChannelNoticeEvent() if event.channel_id:
+            applied = channel_apply_notice(partner=partner, event=event)
+            return Status.PROCESSED if applied is not None else Status.IGNORED
+        case _:
+            # Template status changes, notices naming no channel, and events we do not know:
+            # kept, not acted on.
+            return Status.IGNORED

@@ -1,0 +1,183 @@
+"""Partner webhooks: store first, answer, then process; nothing received is ever lost.
+
+`webhook_receive` stores one row per delivery (deduplicated per partner by the event id, or by a
+hash of the body) and enqueues processing after commit; if the broker is down the row waits for
+the sweep. `webhook_event_process` applies an event exactly once, under the row's lock: a second
+run (a duplicate message, a redelivery after a killed worker, the sweep) finds it done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import traceback
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from dialog360.events import event_id, event_type, load_payload, parse_event
+from dialog360.objects import PayloadError
+from portal.backoff import backoff_seconds
+from portal.models import Partner
+from portal.queueing import enqueue
+from webhooks.handlers import event_dispatch
+from webhooks.models import WebhookEvent
+
+logger = logging.getLogger(__name__)
+Status = WebhookEvent.Status
+# Header names whose values are secrets (partners may add e.g. Authorization to deliveries).
+_SECRET_HEADER_WORDS = ("auth", "token", "secret", "key", "cookie", "password")
+_KEPT_HEADERS = ("x-360dialog-signature",)
+
+
+@dataclass(frozen=True)
+class Received:
+    event_pk: int | None
+    status: str
+    duplicate: bool
+
+
+def webhook_receive(*, partner: Partner, body: bytes, headers: dict[str, str]) -> Received:
+    """Store a delivery whose signature (if any is required) was checked."""
+    payload: dict[str, object] | None = None
+    kind, hub_id, error = "", "", ""
+    try:
+        payload = load_payload(body)
+        kind = event_type(payload)[:64]
+        hub_id = event_id(payload) or ""
+    except PayloadError as problem:
+        error = str(problem)
+    status = Status.MALFORMED if error else Status.RECEIVED
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(
+                partner=partner,
+                dedupe_key=_dedupe_key(hub_id, body),
+                hub_event_id=hub_id[:128],
+                event_type=kind,
+                raw_body=body,
+                payload=payload,
+                headers=redact_headers(headers),
+                status=status,
+                last_error=error,
+            )
+            if status == Status.RECEIVED:
+                transaction.on_commit(lambda: enqueue_processing(event))
+    except IntegrityError:
+        return Received(event_pk=None, status="duplicate", duplicate=True)
+    if error:
+        logger.warning("malformed webhook stored", extra={"event": event.pk, "error": error})
+    return Received(event_pk=event.pk, status=status, duplicate=False)
+
+
+def webhook_rejection_record(*, partner: Partner, reason: str) -> None:
+    """Count a delivery refused for its signature; its body is neither stored nor logged."""
+    Partner.objects.filter(pk=partner.pk).update(
+        webhook_rejected_count=F("webhook_rejected_count") + 1,
+        webhook_rejected_at=timezone.now(),
+    )
+    logger.warning("webhook rejected", extra={"partner": partner.slug, "reason": reason})
+
+
+def enqueue_processing(event: WebhookEvent) -> bool:
+    from webhooks.tasks import process_event
+
+    return enqueue(process_event, event.partner_id, event.pk)
+
+
+def webhook_event_process(*, partner: Partner, event_pk: int) -> str:
+    """Apply the event once; its status afterwards. Runs in the partner's scope."""
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
+            if event.status not in (Status.RECEIVED, Status.FAILED):
+                return event.status  # done by an earlier run
+            outcome: str
+            try:
+                parsed = parse_event(event.payload or {})
+            except PayloadError as problem:
+                outcome, event.last_error = Status.MALFORMED, str(problem)
+            else:
+                outcome, event.last_error = event_dispatch(partner=partner, event=parsed), ""
+            event.status = outcome
+            event.attempts += 1
+            event.processed_at = timezone.now()
+            event.next_attempt_at = None
+            event.traceback = ""
+            event.save()
+            return outcome
+    except Exception as problem:
+        _record_failure(event_pk, problem)
+        return Status.FAILED
+
+
+def _record_failure(event_pk: int, problem: Exception) -> None:
+    """The handler's work was rolled back; keep why, and when to try again (or that we stop)."""
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
+        event.attempts += 1
+        event.status = Status.FAILED
+        event.last_error = f"{type(problem).__name__}: {problem}"[:2000]
+        event.traceback = "".join(traceback.format_exception(problem))[-20000:]
+        if event.attempts < settings.WEBHOOK_MAX_ATTEMPTS:
+            delay = backoff_seconds(event.attempts)
+            event.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+        else:
+            event.next_attempt_at = None  # left for an account manager to replay
+        event.save()
+    logger.warning(
+        "webhook processing failed",
+        extra={"event": event_pk, "attempts": event.attempts, "error": event.last_error},
+    )
+
+
+def webhook_events_sweep() -> int:
+    """Enqueue every event left `received` for a while (the broker was down, a worker died) and
+    every failed one whose retry is due; the number enqueued. Needs a scope over all partners.
+    A swept `received` event is not swept again for another WEBHOOK_SWEEP_AFTER_SECONDS."""
+    now = timezone.now()
+    wait = timedelta(seconds=settings.WEBHOOK_SWEEP_AFTER_SECONDS)
+    due = WebhookEvent.objects.filter(
+        Q(status=Status.RECEIVED, received_at__lte=now - wait)
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        | Q(status=Status.FAILED, next_attempt_at__lte=now)
+    ).order_by("received_at")
+    count = 0
+    for event in due.only("pk", "partner_id", "status").iterator():
+        if event.status == Status.RECEIVED:
+            WebhookEvent.objects.filter(pk=event.pk, status=Status.RECEIVED).update(
+                next_attempt_at=now + wait
+            )
+        count += enqueue_processing(event)
+    return count
+
+
+def webhook_event_replay(*, event: WebhookEvent) -> bool:
+    """An account manager runs a failed (or malformed, after a fix) event again."""
+    updated = WebhookEvent.objects.filter(
+        pk=event.pk, status__in=[Status.FAILED, Status.MALFORMED, Status.IGNORED]
+    ).update(status=Status.RECEIVED, next_attempt_at=None)
+    if updated:
+        transaction.on_commit(lambda: enqueue_processing(event))
+    return bool(updated)
+
+
+def redact_headers(headers: dict[str, str]) -> dict[str, str]:
+    kept: dict[str, str] = {}
+    for name, value in list(headers.items())[:50]:
+        lowered = name.lower()
+        secret = lowered not in _KEPT_HEADERS and any(w in lowered for w in _SECRET_HEADER_WORDS)
+        kept[lowered] = "[redacted]" if secret else value[:500]
+    return kept
+
+
+def _dedupe_key(hub_id: str, body: bytes) -> str:
+    if hub_id and len(hub_id) <= 120:
+        return f"id:{hub_id}"
+    if hub_id:
+        return f"id-sha256:{hashlib.sha256(hub_id.encode()).hexdigest()}"
+    return f"sha256:{hashlib.sha256(body).hexdigest()}"
