@@ -40,13 +40,20 @@ def partner() -> Partner:
     return PartnerFactory.create(payment_mode=Partner.PaymentMode.PARTNER)
 
 
+def store(partner, payload) -> int:
+    received = webhook_receive(partner=partner, body=body_of(payload), headers={})
+    assert received.event_pk is not None
+    return received.event_pk
+
+
 def deliver(partner, payload) -> str:
     """Receive and process one delivery, as the view and the worker do."""
     received = webhook_receive(partner=partner, body=body_of(payload), headers={})
     if received.event_pk is None:
         return "duplicate"
+    event_pk = received.event_pk
     with partner_scope(partner):
-        return webhook_event_process(partner=partner, event_pk=received.event_pk)
+        return webhook_event_process(partner=partner, event_pk=event_pk)
 
 
 def channel_state(partner, hub_channel_id="y9MiLoCH"):
@@ -61,7 +68,8 @@ def channel_state(partner, hub_channel_id="y9MiLoCH"):
             "permission": channel.permission,
             "client": (channel.client.hub_client_id, channel.client.name, channel.client.email),
             "client_payload": channel.client.partner_payload,
-            "onboarding_client": channel.onboarding.client_id == channel.client_id,
+            "onboarding_client": channel.onboarding is not None
+            and channel.onboarding.client_id == channel.client_id,
             "channels": Channel.objects.count(),
             "clients": Client.objects.count(),
             "onboardings": Onboarding.objects.count(),
@@ -103,14 +111,12 @@ def test_the_lifecycle_in_order_is_on_the_timeline(partner):
 
 
 def test_processing_twice_changes_nothing(partner):
-    received = webhook_receive(
-        partner=partner, body=body_of(channel_event("channel_ready")), headers={}
-    )
+    event_pk = store(partner, channel_event("channel_ready"))
     with partner_scope(partner):
-        first = webhook_event_process(partner=partner, event_pk=received.event_pk)
+        first = webhook_event_process(partner=partner, event_pk=event_pk)
         before = (channel_state(partner), timeline(partner))
-        second = webhook_event_process(partner=partner, event_pk=received.event_pk)
-        event = WebhookEvent.objects.get(pk=received.event_pk)
+        second = webhook_event_process(partner=partner, event_pk=event_pk)
+        event = WebhookEvent.objects.get(pk=event_pk)
 
     assert (first, second) == (Status.PROCESSED, Status.PROCESSED)
     assert (channel_state(partner), timeline(partner)) == before
@@ -269,6 +275,7 @@ def test_an_onboarding_named_in_partner_payload_gets_the_client(partner):
     with partner_scope(partner):
         channel = Channel.objects.get()
         onboarding.refresh_from_db()
+        assert onboarding.client is not None
         assert onboarding.client.hub_client_id == "oaY9LLfUCL"
         assert channel.onboarding == onboarding
         assert Onboarding.objects.count() == 1
@@ -279,13 +286,14 @@ def test_a_client_first_seen_in_a_webhook_gets_an_onboarding(partner):
 
     with partner_scope(partner):
         onboarding = Onboarding.objects.get()
+    assert onboarding.client is not None
     assert onboarding.client.hub_client_id == "oaY9LLfUCL"
     assert timeline(partner, TimelineEntry.Kind.CREATED) == [
         "First seen in a 360Dialog webhook (not started on the signup page)."
     ]
 
 
-def failing_payload() -> dict:
+def failing_payload() -> dict[str, object]:
     # A client name longer than the column: the database refuses it, a real failure.
     payload = fixture("client_created")
     payload["data"]["client"]["name"] = "x" * 300
@@ -294,10 +302,10 @@ def failing_payload() -> dict:
 
 def test_a_failing_handler_keeps_the_error_and_rolls_its_work_back(partner, settings):
     settings.WEBHOOK_MAX_ATTEMPTS = 2
-    received = webhook_receive(partner=partner, body=body_of(failing_payload()), headers={})
+    event_pk = store(partner, failing_payload())
 
     with partner_scope(partner):
-        first = webhook_event_process(partner=partner, event_pk=received.event_pk)
+        first = webhook_event_process(partner=partner, event_pk=event_pk)
         event = WebhookEvent.objects.get()
         assert Client.objects.count() == 0
 
@@ -305,32 +313,31 @@ def test_a_failing_handler_keeps_the_error_and_rolls_its_work_back(partner, sett
     assert (event.status, event.attempts) == (Status.FAILED, 1)
     assert event.last_error.startswith("DataError: value too long")
     assert "Traceback (most recent call last)" in event.traceback
+    assert event.next_attempt_at is not None
     assert event.next_attempt_at > timezone.now()
 
     with partner_scope(partner):
-        webhook_event_process(partner=partner, event_pk=received.event_pk)
-        event.refresh_from_db()
+        webhook_event_process(partner=partner, event_pk=event_pk)
+        event = WebhookEvent.objects.get()
     assert (event.status, event.attempts, event.next_attempt_at) == (Status.FAILED, 2, None)
 
 
 def test_the_sweep_enqueues_stale_received_and_due_failed_events(partner, settings):
     settings.WEBHOOK_SWEEP_AFTER_SECONDS = 60
     old, _fresh, failed_due, failed_later, done = (
-        webhook_receive(
-            partner=partner, body=body_of(channel_event("channel_created", event_id=n)), headers={}
-        )
+        store(partner, channel_event("channel_created", event_id=n))
         for n in ("old", "fresh", "due", "later", "done")
     )
     now = timezone.now()
     with partner_scope(partner):
-        WebhookEvent.objects.filter(pk=old.event_pk).update(received_at=now - timedelta(minutes=5))
-        WebhookEvent.objects.filter(pk=failed_due.event_pk).update(
+        WebhookEvent.objects.filter(pk=old).update(received_at=now - timedelta(minutes=5))
+        WebhookEvent.objects.filter(pk=failed_due).update(
             status=Status.FAILED, next_attempt_at=now - timedelta(seconds=1)
         )
-        WebhookEvent.objects.filter(pk=failed_later.event_pk).update(
+        WebhookEvent.objects.filter(pk=failed_later).update(
             status=Status.FAILED, next_attempt_at=now + timedelta(minutes=1)
         )
-        WebhookEvent.objects.filter(pk=done.event_pk).update(
+        WebhookEvent.objects.filter(pk=done).update(
             status=Status.PROCESSED, received_at=now - timedelta(minutes=5)
         )
 
@@ -345,9 +352,9 @@ def test_the_sweep_enqueues_stale_received_and_due_failed_events(partner, settin
 
 
 def test_replay_puts_a_failed_event_back(partner, django_capture_on_commit_callbacks):
-    received = webhook_receive(partner=partner, body=body_of(failing_payload()), headers={})
+    event_pk = store(partner, failing_payload())
     with partner_scope(partner):
-        webhook_event_process(partner=partner, event_pk=received.event_pk)
+        webhook_event_process(partner=partner, event_pk=event_pk)
         event = WebhookEvent.objects.get()
         with django_capture_on_commit_callbacks() as callbacks:
             assert webhook_event_replay(event=event) is True
@@ -358,9 +365,7 @@ def test_replay_puts_a_failed_event_back(partner, django_capture_on_commit_callb
 
 
 def test_replay_leaves_processed_events_alone(partner):
-    received = webhook_receive(
-        partner=partner, body=body_of(channel_event("channel_created")), headers={}
-    )
+    event_pk = store(partner, channel_event("channel_created"))
     with partner_scope(partner):
-        webhook_event_process(partner=partner, event_pk=received.event_pk)
+        webhook_event_process(partner=partner, event_pk=event_pk)
         assert webhook_event_replay(event=WebhookEvent.objects.get()) is False

@@ -38,7 +38,7 @@ def events(partner) -> list[WebhookEvent]:
 def test_every_fixture_signed_for_real_is_stored_and_enqueued(
     partner, name, django_capture_on_commit_callbacks
 ):
-    body = fixture(name) and body_of(fixture(name))
+    body = body_of(fixture(name))
 
     with django_capture_on_commit_callbacks() as callbacks:
         response = post(partner, body, **signed(body))
