@@ -46,6 +46,29 @@ def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1, what: s
         time.sleep(interval)
 
 
+def worker_idle(node: str) -> bool:
+    """Nothing queued in Redis and nothing running or reserved on the worker `node`."""
+    from portal.celery import app
+
+    with app.connection_for_write() as connection:
+        client = connection.default_channel.client  # type: ignore[attr-defined]
+        if any(client.llen(queue) for queue in ("default", "webhooks", "hub")):
+            return False
+    inspect = app.control.inspect(destination=[node], timeout=1.0)
+    for tasks in (inspect.active(), inspect.reserved(), inspect.scheduled()):
+        if tasks is None or any(tasks.values()):
+            return False
+    return True
+
+
+@pytest.fixture
+def settled_worker(transactional_db, celery_worker):
+    """The worker, waited for at the end of the test until it has nothing left to do, so that
+    the test database is not flushed under its feet."""
+    yield celery_worker
+    wait_for(lambda: worker_idle(celery_worker.node), timeout=60, what="the worker to finish")
+
+
 def stop_process(process: subprocess.Popen[bytes], *, timeout: float) -> None:
     """SIGTERM, then SIGKILL if it has not stopped within `timeout` seconds."""
     process.terminate()
@@ -141,6 +164,7 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Pop
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+    worker.node = node  # type: ignore[attr-defined]
     try:
         wait_for(
             lambda: app.control.ping(destination=[node], timeout=0.5),
@@ -150,3 +174,39 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Pop
         yield worker
     finally:
         stop_process(worker, timeout=20)
+
+
+SIM_PARTNER_ID = "aAbBcCPA"
+SIM_API_KEY = "sim-partner-api-key"
+SIM_SECRET = "sim-platform-secret"  # noqa: S105 - the simulator's made-up secret
+
+
+@pytest.fixture
+def connect_partner(hubsim):
+    """Make a partner in the database whose 360Dialog is the simulator, and register it there
+    (webhooks go to `webhook_url`, or nowhere)."""
+    from portal.models import Partner
+    from portal.tests.factories import PartnerFactory
+
+    def connect(
+        *, payment_mode: str = Partner.PaymentMode.PARTNER, webhook_url: str = "", **values
+    ) -> Partner:
+        partner = PartnerFactory.create(
+            hub_partner_id=SIM_PARTNER_ID,
+            hub_url=hubsim.base_url,
+            api_base_url=hubsim.api_base_url,
+            api_key=SIM_API_KEY,
+            platform_secret=SIM_SECRET,
+            payment_mode=payment_mode,
+            **values,
+        )
+        hubsim.partner(
+            partner_id=SIM_PARTNER_ID,
+            api_key=SIM_API_KEY,
+            platform_secret=SIM_SECRET,
+            payment_mode=payment_mode,
+            webhook_url=webhook_url,
+        )
+        return partner
+
+    return connect

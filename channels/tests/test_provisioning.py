@@ -1,0 +1,259 @@
+"""Exactly one live API key per channel, against the hub simulator over real sockets."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+import pytest
+
+from channels.models import ApiKey, Channel
+from channels.provisioning import Outcome, channel_api_key_provision, channel_api_key_rotate
+from channels.tasks import provision_api_key
+from channels.tests.factories import ChannelFactory
+from clients.models import Notification, Onboarding, TimelineEntry
+from clients.tests.factories import ClientFactory, OnboardingFactory
+from conftest import SIM_PARTNER_ID, wait_for
+from dialog360.errors import ServerError
+from portal.models import Partner
+from portal.tenancy import partner_scope
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("settled_worker")]
+NUMBER = "4915112345678"
+
+
+def sim_channel(hubsim, *, stop_at=None):
+    """A client and channel at the simulator (no webhooks), walked to `stop_at` or live."""
+    if stop_at:
+        hubsim.faults(stop_at=stop_at)
+    onboarded = hubsim.onboard(
+        partner_id=SIM_PARTNER_ID, email="ada@acme.example", numbers=[NUMBER]
+    )
+    hubsim.wait_idle()
+    return onboarded["client_id"], onboarded["channel_ids"][0]
+
+
+def local_channel(partner, client_id, channel_id, *, status="running", permission="unknown"):
+    client = ClientFactory.create(
+        partner=partner, hub_client_id=client_id, email="ada@acme.example"
+    )
+    onboarding = OnboardingFactory.create(partner=partner, client=client, email="ada@acme.example")
+    return ChannelFactory.create(
+        client=client,
+        onboarding=onboarding,
+        hub_channel_id=channel_id,
+        phone_number=NUMBER,
+        status=status,
+        permission=permission,
+    )
+
+
+def provision(partner, channel) -> Outcome:
+    with partner_scope(partner):
+        return channel_api_key_provision(partner=partner, channel_id=channel.pk)
+
+
+def fingerprint(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def creates(hubsim) -> int:
+    return sum(call["operation"] == "create_api_key" for call in hubsim.state()["api_calls"])
+
+
+@pytest.fixture
+def partner(connect_partner, transactional_db):
+    partner = connect_partner()
+    with partner_scope(partner):  # the test's own queries
+        yield partner
+
+
+def test_a_running_channel_gets_its_key_stored_encrypted(hubsim, partner):
+    channel = local_channel(partner, *sim_channel(hubsim))
+
+    assert provision(partner, channel) == Outcome.CREATED
+
+    current = hubsim.channel(channel.hub_channel_id)["current_key"]
+    with partner_scope(partner):
+        [key] = ApiKey.objects.all()
+        onboarding = Onboarding.objects.get()
+        notification = Notification.objects.get()
+        messages = list(
+            TimelineEntry.objects.filter(kind=TimelineEntry.Kind.API_KEY).values_list(
+                "message", flat=True
+            )
+        )
+    assert fingerprint(key.key) == key.fingerprint == current["fingerprint"]
+    assert (key.last4, key.hub_key_id) == (current["last4"], current["id"])
+    assert key.address == "https://waba-v2.360dialog.io"
+    assert onboarding.status == Onboarding.Status.LIVE
+    assert messages == [f"API key for +{NUMBER} created (…{key.last4}, {key.fingerprint})."]
+    assert notification.kind == Notification.Kind.KEY_READY
+    assert notification.recipients == ["ada@acme.example"]
+
+    def sent() -> bool:
+        with partner_scope(partner):
+            return Notification.objects.filter(pk=notification.pk, sent_at__isnull=False).exists()
+
+    wait_for(sent, what="the e-mail, sent by the worker")
+
+
+def test_a_second_trigger_creates_nothing(hubsim, partner):
+    channel = local_channel(partner, *sim_channel(hubsim))
+    provision(partner, channel)
+
+    assert provision(partner, channel) == Outcome.EXISTS
+    assert hubsim.channel(channel.hub_channel_id)["keys_created"] == 1
+
+
+def test_twenty_concurrent_triggers_create_exactly_one_key(hubsim, partner):
+    channel = local_channel(partner, *sim_channel(hubsim))
+    outcomes: list[Outcome] = []
+    start = threading.Barrier(20)
+
+    def trigger():
+        from django.db import connection
+
+        start.wait()
+        try:
+            outcomes.append(provision(partner, channel))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=trigger) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == sorted([Outcome.CREATED] + [Outcome.EXISTS] * 19)
+    assert hubsim.channel(channel.hub_channel_id)["keys_created"] == 1
+    assert creates(hubsim) == 1
+    with partner_scope(partner):
+        assert ApiKey.objects.count() == 1
+
+
+def test_twenty_tasks_on_the_worker_create_exactly_one_key(hubsim, partner):
+    channel = local_channel(partner, *sim_channel(hubsim))
+
+    results = [
+        provision_api_key.apply_async((partner.pk, channel.pk), ignore_result=False)
+        for _ in range(20)
+    ]
+
+    outcomes = [result.get(timeout=60) for result in results]
+    assert sorted(outcomes) == sorted([Outcome.CREATED] + [Outcome.EXISTS] * 19)
+    assert hubsim.channel(channel.hub_channel_id)["keys_created"] == 1
+
+
+def test_server_errors_twice_then_success_through_the_worker(hubsim, partner):
+    channel = local_channel(partner, *sim_channel(hubsim))
+    hubsim.faults(api_errors=[500, 503], api_errors_for="create_api_key")
+
+    provision_api_key.delay(partner.pk, channel.pk)
+
+    wait_for(lambda: ApiKey.objects.filter(channel=channel).exists(), what="the key")
+    assert creates(hubsim) == 3
+    assert hubsim.channel(channel.hub_channel_id)["keys_created"] == 1
+    assert (
+        hubsim.channel(channel.hub_channel_id)["current_key"]["fingerprint"]
+        == ApiKey.objects.get(channel=channel).fingerprint
+    )
+
+
+def test_a_client_error_is_final_and_visible(hubsim, partner):
+    channel = local_channel(partner, *sim_channel(hubsim))
+    hubsim.faults(api_errors=[400], api_errors_for="create_api_key")
+
+    provision_api_key.delay(partner.pk, channel.pk)
+
+    wait_for(
+        lambda: Channel.objects.filter(pk=channel.pk).exclude(api_key_error="").exists(),
+        what="the failure",
+    )
+    channel.refresh_from_db()
+    assert channel.api_key_error == "create_api_key: HTTP 400: Simulated error 400"
+    assert creates(hubsim) == 1  # no retry
+    with partner_scope(partner):
+        onboarding = Onboarding.objects.get()
+        assert onboarding.status == Onboarding.Status.FAILED
+        assert Notification.objects.get().kind == Notification.Kind.ONBOARDING_FAILED
+        assert TimelineEntry.objects.filter(kind=TimelineEntry.Kind.ERROR).count() == 1
+        assert ApiKey.objects.count() == 0
+
+
+def test_a_retryable_error_propagates_and_stores_nothing(hubsim, partner):
+    channel = local_channel(partner, *sim_channel(hubsim))
+    hubsim.faults(api_errors=[502], api_errors_for="create_api_key")
+
+    with pytest.raises(ServerError):
+        provision(partner, channel)
+
+    with partner_scope(partner):
+        assert ApiKey.objects.count() == 0
+    assert Channel.objects.get(pk=channel.pk).api_key_error == ""
+
+
+def test_the_simulator_must_agree_the_channel_runs(hubsim, partner):
+    channel = local_channel(partner, *sim_channel(hubsim, stop_at="ready"), status="running")
+
+    assert provision(partner, channel) == Outcome.NOT_ELIGIBLE
+    assert creates(hubsim) == 0
+
+
+def test_a_live_channel_at_the_simulator_moves_ours_forward(hubsim, partner):
+    channel = local_channel(partner, *sim_channel(hubsim), status="running")
+
+    provision(partner, channel)
+
+    assert Channel.objects.get(pk=channel.pk).status == "live"
+
+
+def test_direct_payment_needs_permission(hubsim, partner):
+    Partner.objects.filter(pk=partner.pk).update(payment_mode=Partner.PaymentMode.DIRECT)
+    hubsim.partner(partner_id=SIM_PARTNER_ID, payment_mode="direct")
+    partner.refresh_from_db()
+    client_id, channel_id = sim_channel(hubsim)
+    hubsim.permission(channel_id, granted=False)
+    channel = local_channel(partner, client_id, channel_id, permission="unknown")
+
+    assert provision(partner, channel) == Outcome.NOT_ELIGIBLE  # no permission here
+    Channel.objects.filter(pk=channel.pk).update(permission="granted")
+    assert provision(partner, channel) == Outcome.NOT_ELIGIBLE  # withdrawn at 360Dialog
+    assert Channel.objects.get(pk=channel.pk).permission == "revoked"
+
+    hubsim.permission(channel_id, granted=True)
+    Channel.objects.filter(pk=channel.pk).update(permission="granted")
+    assert provision(partner, channel) == Outcome.CREATED
+    assert creates(hubsim) == 1
+
+
+def test_rotation_replaces_the_key(hubsim, partner):
+    channel = local_channel(partner, *sim_channel(hubsim))
+    provision(partner, channel)
+
+    with partner_scope(partner):
+        assert (
+            channel_api_key_rotate(partner=partner, channel_id=channel.pk, by="ada")
+            == Outcome.CREATED
+        )
+        keys = list(ApiKey.objects.order_by("created_at"))
+
+    assert [key.revoked_reason for key in keys] == ["rotated by ada", ""]
+    state = hubsim.channel(channel.hub_channel_id)
+    assert state["keys_created"] == 2
+    assert state["current_key"]["fingerprint"] == keys[1].fingerprint
+
+
+def test_backoff_honours_retry_after(settings):
+    from portal.backoff import backoff_seconds
+
+    settings.RETRY_BACKOFF_SECONDS = 1.0
+    first = [backoff_seconds(1) for _ in range(200)]
+    fourth = [backoff_seconds(4) for _ in range(200)]
+
+    assert all(0.5 <= value <= 1.0 for value in first)
+    assert all(4.0 <= value <= 8.0 for value in fourth)
+    assert len(set(first)) > 1  # jittered
+    assert backoff_seconds(1, at_least=30) == 30
+    assert 15 * 60.0 <= backoff_seconds(30) <= 30 * 60.0  # capped
