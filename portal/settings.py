@@ -231,7 +231,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Longer than any task's hard time limit, so a late-acked task is never redelivered while it
     # still runs.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        # Publishing fails at once when Redis is down, instead of retrying for seconds: a
+        # webhook is stored first and answered 200 either way, and the sweep enqueues it later.
+        "max_retries": 0,
+        "socket_connect_timeout": 2,
+    }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -1,0 +1,275 @@
+"""Nothing received is lost: not when the broker goes down in a burst, not when a worker is
+killed in the middle of an event. Each test runs its own Redis, web server (gunicorn) and
+worker processes on the test database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from django.db import connection, transaction
+
+from channels.models import Channel
+from clients.models import TimelineEntry
+from conftest import ROOT, _test_database_url, free_port, stop_process, wait_for
+from dialog360.signatures import webhook_signature
+from portal.models import Partner
+from portal.tenancy import partner_scope
+from portal.tests.factories import PartnerFactory
+from webhooks.models import WebhookEvent
+from webhooks.tests.helpers import SECRET, body_of, channel_event
+
+pytestmark = pytest.mark.integration
+DONE = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
+
+
+class Stack:
+    """A private Redis, a gunicorn web server and Celery workers, all on the test database."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.redis_port = free_port()
+        self.web_port = free_port()
+        self.logs = tmp_path
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": _test_database_url(),
+            "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
+            "WEBHOOK_SWEEP_AFTER_SECONDS": "0",
+            "WEB_CONCURRENCY": "2",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.redis: subprocess.Popen[bytes] | None = None
+
+    def start_redis(self) -> None:
+        self.redis = self._spawn(
+            "redis",
+            [
+                "redis-server",
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+        )
+        wait_for(self._redis_answers, timeout=20, what="the private Redis")
+
+    def stop_redis(self) -> None:
+        assert self.redis is not None
+        stop_process(self.redis, timeout=10)
+        self.redis = None
+
+    def start_web(self) -> None:
+        self._spawn(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "portal.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.web_port}",
+                "--threads",
+                "4",
+            ],
+        )
+        wait_for(self._web_answers, timeout=60, what="the web server")
+
+    def start_worker(self, name: str) -> subprocess.Popen[bytes]:
+        worker = self._spawn(
+            name,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "-Q",
+                "default,webhooks,hub",
+                "--pool",
+                "solo",
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "INFO",
+            ],
+        )
+        return worker
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return result.stdout
+
+    def post(self, partner: Partner, payload: dict) -> int:
+        body = body_of(payload)
+        response = httpx.post(
+            f"http://127.0.0.1:{self.web_port}/webhooks/360dialog/{partner.webhook_token}/",
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "x-360dialog-signature": webhook_signature(body, SECRET),
+            },
+            timeout=10,
+        )
+        return response.status_code
+
+    def close(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                stop_process(process, timeout=20)
+
+    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+        with (self.logs / f"{name}.log").open("ab") as out:
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
+        self.processes.append(process)
+        return process
+
+    def _redis_answers(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis(port=self.redis_port, socket_connect_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    def _web_answers(self) -> bool:
+        try:
+            return (
+                httpx.get(f"http://127.0.0.1:{self.web_port}/healthz", timeout=1).status_code == 200
+            )
+        except httpx.HTTPError:
+            return False
+
+
+@contextmanager
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    running = Stack(tmp_path)
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+@pytest.fixture
+def partner(transactional_db) -> Partner:
+    return PartnerFactory.create(platform_secret=SECRET)
+
+
+def statuses(partner) -> dict[str, int]:
+    with partner_scope(partner):
+        counts: dict[str, int] = {}
+        for status in WebhookEvent.objects.values_list("status", flat=True):
+            counts[status] = counts.get(status, 0) + 1
+        return counts
+
+
+def test_a_burst_of_500_webhooks_survives_the_broker_going_down(partner, tmp_path):
+    payloads = [
+        channel_event(event, channel_id=f"ch{n:04d}")
+        for n in range(100)
+        for event in (
+            "channel_created",
+            "channel_submitted",
+            "channel_ready",
+            "channel_running",
+            "channel_live",
+        )
+    ]
+    with stack(tmp_path) as running:
+        running.start_redis()
+        running.start_web()
+        running.start_worker("burst")
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            first = list(pool.map(lambda p: running.post(partner, p), payloads[:200]))
+            running.stop_redis()
+            rest = list(pool.map(lambda p: running.post(partner, p), payloads[200:]))
+
+        # Every delivery was stored and answered while the broker was away.
+        assert first + rest == [200] * 500
+        assert sum(statuses(partner).values()) == 500
+        running.start_redis()  # empty: whatever was queued before the stop is gone
+        running.manage("webhooks_sweep")
+
+        def all_done() -> bool:
+            counts = statuses(partner)
+            return sum(counts.get(status, 0) for status in DONE) == 500
+
+        wait_for(all_done, timeout=240, what="all 500 webhooks to be processed")
+    with partner_scope(partner):
+        assert Channel.objects.count() == 100
+        assert set(Channel.objects.values_list("status", flat=True)) == {"live"}
+
+
+def backends_waiting_for_a_lock() -> int:
+    with connection.cursor() as cursor:
+        # Inside a transaction pg_stat_activity is a snapshot: take a fresh one each time.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def test_a_worker_killed_mid_event_leaves_it_processed_exactly_once(partner, tmp_path):
+    with stack(tmp_path) as running:
+        running.start_redis()
+        running.start_web()
+        first_worker = running.start_worker("doomed")
+        assert running.post(partner, channel_event("channel_created", channel_id="killme1")) == 200
+        wait_for(lambda: statuses(partner) == {"processed": 1}, what="the first event")
+
+        with transaction.atomic():
+            # Hold the channel's row: the worker stops inside the next event, holding its row.
+            with partner_scope(partner):
+                Channel.objects.select_for_update().get(hub_channel_id="killme1")
+            assert (
+                running.post(partner, channel_event("channel_ready", channel_id="killme1")) == 200
+            )
+            wait_for(lambda: backends_waiting_for_a_lock() >= 1, what="the worker to block")
+            first_worker.send_signal(signal.SIGKILL)
+            first_worker.wait(timeout=10)
+        # The killed worker's transaction never committed.
+        wait_for(lambda: backends_waiting_for_a_lock() == 0, what="the dead worker's backend")
+        assert statuses(partner) == {"processed": 1, "received": 1}
+
+        running.start_worker("survivor")
+        running.manage("webhooks_sweep")
+        wait_for(lambda: statuses(partner) == {"processed": 2}, timeout=60, what="the event")
+        running.manage("webhooks_sweep")  # a second sweep finds nothing to do
+
+    with partner_scope(partner):
+        event = WebhookEvent.objects.get(event_type="channel_ready")
+        changes = list(
+            TimelineEntry.objects.filter(kind=TimelineEntry.Kind.STATUS).values_list(
+                "message", flat=True
+            )
+        )
+        assert Channel.objects.get().status == "ready"
+    assert event.attempts == 1
+    assert changes == ["+4915112345678: created → ready."]
