@@ -18,7 +18,7 @@ NUMBER = "4915112345678"
 
 @pytest.fixture
 def connect(connect_partner, live_server, hubsim):
-    def connect(**values) -> Partner:
+    def connect(**values):
         partner = connect_partner(**values)
         url = f"{live_server.url}/webhooks/360dialog/{partner.webhook_token}/"
         hubsim.partner(partner_id=SIM_PARTNER_ID, webhook_url=url)
@@ -27,14 +27,14 @@ def connect(connect_partner, live_server, hubsim):
     return connect
 
 
-def onboard(hubsim) -> str:
+def onboard(hubsim):
     onboarded = hubsim.onboard(
         partner_id=SIM_PARTNER_ID, email="ada@acme.example", name="Ada", numbers=[NUMBER]
     )
     return onboarded["channel_ids"][0]
 
 
-def settled(partner, hubsim, channel_id: str) -> dict:
+def settled(partner, hubsim, channel_id: str):
     """Wait until the simulator sent everything and the portal processed it and made the key."""
     hubsim.wait_idle()
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -123,7 +124,7 @@ class Stack:
         )
         return result.stdout
 
-    def post(self, partner: Partner, payload: dict) -> int:
+    def post(self, partner: Partner, payload: dict[str, Any]) -> int:
         body = body_of(payload)
         response = httpx.post(
             f"http://127.0.0.1:{self.web_port}/webhooks/360dialog/{partner.webhook_token}/",
