@@ -1,0 +1,143 @@
+"""Reconciliation against the simulator: what the webhooks missed is applied and recorded."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from channels.models import ApiKey, Channel
+from channels.reconcile import partner_reconcile
+from channels.tests.factories import ApiKeyFactory, ChannelFactory
+from clients.models import Client, TimelineEntry
+from clients.tests.factories import ClientFactory, OnboardingFactory
+from conftest import SIM_PARTNER_ID, wait_for
+from portal.models import Partner
+from portal.tenancy import partner_scope
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("settled_worker")]
+NUMBERS = ["4915112345678", "4915187654321"]
+
+
+@pytest.fixture
+def partner(connect_partner, hubsim, transactional_db):
+    hubsim.faults(drop_events=["*"])  # 360Dialog's webhooks never arrive
+    partner = connect_partner()
+    with partner_scope(partner):
+        yield partner
+
+
+def onboard(hubsim, numbers=NUMBERS):
+    onboarded = hubsim.onboard(
+        partner_id=SIM_PARTNER_ID, email="ada@acme.example", name="Ada", numbers=numbers
+    )
+    hubsim.wait_idle()
+    return onboarded
+
+
+def corrections() -> list[str]:
+    return list(
+        TimelineEntry.objects.filter(kind=TimelineEntry.Kind.CORRECTION)
+        .order_by("pk")
+        .values_list("message", flat=True)
+    )
+
+
+def test_channels_missed_entirely_are_imported_and_get_their_keys(partner, hubsim):
+    onboarded = onboard(hubsim)
+
+    result = partner_reconcile(partner=partner)
+
+    assert result.as_dict() == {"clients": 1, "channels": 2, "corrections": 2, "provisioning": 2}
+    assert Client.objects.get().hub_client_id == onboarded["client_id"]
+    assert sorted(corrections()) == sorted(
+        f"Reconciliation: +{number} unknown to the portal → live (a webhook was missed)."
+        for number in NUMBERS
+    )
+    wait_for(lambda: ApiKey.objects.count() == 2, what="both keys")
+    for channel_id in onboarded["channel_ids"]:
+        assert hubsim.channel(channel_id)["keys_created"] == 1
+
+
+def test_a_status_behind_360dialog_moves_forward(partner, hubsim):
+    onboarded = onboard(hubsim, numbers=NUMBERS[:1])
+    client = ClientFactory.create(partner=partner, hub_client_id=onboarded["client_id"])
+    onboarding = OnboardingFactory.create(partner=partner, client=client)
+    ChannelFactory.create(
+        client=client,
+        onboarding=onboarding,
+        hub_channel_id=onboarded["channel_ids"][0],
+        phone_number=NUMBERS[0],
+        status="ready",
+    )
+
+    partner_reconcile(partner=partner)
+
+    assert Channel.objects.get().status == "live"
+    assert corrections() == [f"Reconciliation: +{NUMBERS[0]} ready → live (a webhook was missed)."]
+
+
+def test_a_second_run_changes_nothing(partner, hubsim):
+    onboard(hubsim)
+    partner_reconcile(partner=partner)
+    wait_for(lambda: ApiKey.objects.count() == 2, what="both keys")
+
+    result = partner_reconcile(partner=partner)
+
+    assert (result.corrections, result.provisioning) == (0, 0)
+    assert len(corrections()) == 2
+
+
+def test_withdrawn_permission_is_picked_up_on_direct_payment(
+    connect_partner, hubsim, transactional_db
+):
+    hubsim.faults(drop_events=["*"])
+    partner = connect_partner(payment_mode=Partner.PaymentMode.DIRECT)
+    with partner_scope(partner):
+        onboarded = onboard(hubsim, numbers=NUMBERS[:1])
+        client = ClientFactory.create(partner=partner, hub_client_id=onboarded["client_id"])
+        channel = ChannelFactory.create(
+            client=client,
+            onboarding=OnboardingFactory.create(partner=partner, client=client),
+            hub_channel_id=onboarded["channel_ids"][0],
+            phone_number=NUMBERS[0],
+            status="live",
+            permission="granted",
+        )
+        ApiKeyFactory.create(channel=channel)
+        hubsim.permission(channel.hub_channel_id, granted=False)
+
+        result = partner_reconcile(partner=partner)
+
+        channel.refresh_from_db()
+        assert channel.permission == "revoked"
+        assert ApiKey.objects.get().revoked_reason == "permission withdrawn"
+        assert result.corrections == 1
+
+
+def test_the_command_reports_each_partner(partner, hubsim):
+    onboard(hubsim)
+    out = StringIO()
+
+    call_command("reconcile", "--partner", partner.slug, stdout=out)
+
+    assert out.getvalue() == (
+        f"{partner.slug}: 1 clients, 2 channels, 2 corrections, 2 keys queued\n"
+    )
+    wait_for(lambda: ApiKey.objects.count() == 2, what="both keys")
+
+
+def test_the_command_names_what_failed(partner, hubsim):
+    hubsim.faults(api_errors=[503])
+    err = StringIO()
+
+    with pytest.raises(CommandError, match="reconciliation failed for at least one partner"):
+        call_command("reconcile", "--partner", partner.slug, stderr=err)
+
+    assert err.getvalue() == f"{partner.slug}: list_clients: HTTP 503: Simulated error 503\n"
+
+
+def test_the_command_refuses_an_unknown_partner(partner):
+    with pytest.raises(CommandError, match="--partner: no partner with slug 'nope'"):
+        call_command("reconcile", "--partner", "nope")
