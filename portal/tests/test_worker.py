@@ -34,6 +34,11 @@ def _get(url: str) -> httpx.Response | None:
         return None
 
 
+SHOW_KEYS = (
+    "from channels.models import ApiKey; from portal.tenancy import all_partners_scope\n"
+    "with all_partners_scope(): [print(k.channel.hub_channel_id, k.fingerprint) "
+    "for k in ApiKey.objects.filter(revoked_at__isnull=True)]"
+)
 SHOW_PARTNERS = (
     "from portal.models import Partner; from portal.selectors import partner_signup_url; "
     "[print(p.slug, partner_signup_url(p)) for p in Partner.objects.all()]"
@@ -76,6 +81,27 @@ def test_the_demo_serves_the_admin_and_a_partner_page_with_a_real_worker(tmp_pat
             "control_folder": str(tmp_path / "broker" / "control"),
         }
         pong = probe.send_task("portal.ping", queue="default").get(timeout=60)
+        # A number connected at the simulator goes live: signed webhooks into the portal, the
+        # worker applies them and creates the key through the simulator's Partner API.
+        onboarded = httpx.post(
+            f"{hub}/_sim/onboard",
+            json={"partner_id": "demoPA", "email": "ada@example.com", "numbers": ["4915112345678"]},
+        ).json()
+        [channel_id] = onboarded["channel_ids"]
+        wait_for(
+            lambda: httpx.get(f"{hub}/_sim/channels/{channel_id}").json()["keys_created"] == 1,
+            timeout=60,
+            what="the demo to create the number's API key",
+        )
+        stored = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-v", "0", "-c", SHOW_KEYS],
+            cwd=ROOT,
+            env={"PATH": os.environ["PATH"], "DJANGO_ENV_FILE": str(tmp_path / "demo.env")},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        current_key = httpx.get(f"{hub}/_sim/channels/{channel_id}").json()["current_key"]
         # A management command on the demo's data, as the README shows.
         command = subprocess.run(
             [sys.executable, "manage.py", "shell", "-v", "0", "-c", SHOW_PARTNERS],
@@ -101,6 +127,8 @@ def test_the_demo_serves_the_admin_and_a_partner_page_with_a_real_worker(tmp_pat
     assert (simulated["partner_id"], simulated["webhook_url"]) == ("demoPA", webhook_url)
     assert simulated["require_io_signature"] is True
     assert f"Hub simulator: {hub}/_sim/state" in output
+    assert stored.stdout.split() == [channel_id, current_key["fingerprint"]], stored.stderr
+    assert "Subject: Your WhatsApp number +4915112345678 is ready" in output
     assert f"Admin:        {base}/admin/   login: admin / " in output
     assert f"Signup page:  {base}/p/demo/" in output
     with pytest.raises(ProcessLookupError):
