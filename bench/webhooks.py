@@ -79,7 +79,10 @@ def main(count: int) -> None:
         health.append(time.perf_counter() - start)
         if (response.status_code, baseline.status_code) != (200, 200):
             raise SystemExit(f"unexpected answers {response.status_code} {baseline.status_code}")
-    app.control.purge()  # nothing consumes Redis database 15
+    try:
+        app.control.purge()  # nothing consumes Redis database 15
+    except Exception:  # the broker is down: the run measured exactly that
+        print("(the broker was unreachable: every webhook was stored for the sweep)")
     ms = 1000
     print(f"{count} webhooks, each against a GET /healthz in the same run")
     print(
