@@ -43,12 +43,16 @@ class Outcome(StrEnum):
     FAILED = "failed"  # a final error, recorded
 
 
-def channel_api_key_provision(*, partner: Partner, channel_id: int) -> Outcome:
+def channel_api_key_provision(
+    *, partner: Partner, channel_id: int, replace: bool = False, reason: str = "replaced"
+) -> Outcome:
     """Run inside the partner's scope. Raises dialog360.errors.RetryableError for the caller to
-    retry later; everything else ends here."""
+    retry later; everything else ends here. `replace` creates a new key even though one is
+    stored (rotation); the stored one is revoked in the same transaction."""
     with transaction.atomic():
         channel = Channel.objects.select_for_update().select_related("client").get(pk=channel_id)
-        if ApiKey.objects.filter(channel=channel, revoked_at__isnull=True).exists():
+        current = ApiKey.objects.filter(channel=channel, revoked_at__isnull=True).exists()
+        if current and not replace:
             return Outcome.EXISTS
         if not channel_may_have_key(channel):
             return Outcome.NOT_ELIGIBLE
@@ -67,7 +71,7 @@ def channel_api_key_provision(*, partner: Partner, channel_id: int) -> Outcome:
         except FinalError as error:
             _record_failure(channel, str(error))
             return Outcome.FAILED
-        _store(channel, created)
+        _store(channel, created, reason=reason)
         return Outcome.CREATED
 
 
@@ -79,11 +83,11 @@ def channel_api_key_give_up(*, channel_id: int, reason: str) -> None:
 
 
 def channel_api_key_rotate(*, partner: Partner, channel_id: int, by: str) -> Outcome:
-    """An account manager replaces the key: the stored one is revoked, a new one is created."""
-    with transaction.atomic():
-        channel = Channel.objects.select_for_update().get(pk=channel_id)
-        api_keys_revoke(channel=channel, reason=f"rotated by {by}")
-    return channel_api_key_provision(partner=partner, channel_id=channel_id)
+    """An account manager replaces the key. The stored one stays current until the new one is
+    stored (same transaction), so a failure leaves the channel with its working key."""
+    return channel_api_key_provision(
+        partner=partner, channel_id=channel_id, replace=True, reason=f"rotated by {by}"
+    )
 
 
 def _confirmed(channel: Channel, *, api_channel: ChannelInfo) -> bool:
@@ -104,8 +108,8 @@ def _confirmed(channel: Channel, *, api_channel: ChannelInfo) -> bool:
     return True
 
 
-def _store(channel: Channel, created: CreatedApiKey) -> ApiKey:
-    api_keys_revoke(channel=channel, reason="replaced by a new key")
+def _store(channel: Channel, created: CreatedApiKey, *, reason: str) -> ApiKey:
+    api_keys_revoke(channel=channel, reason=reason)
     key = ApiKey.objects.create(
         partner_id=channel.partner_id,
         channel=channel,
@@ -166,8 +170,9 @@ def _record_failure(channel: Channel, reason: str) -> None:
             key=f"onboarding_failed:{onboarding.pk}",
             kind=Notification.Kind.ONBOARDING_FAILED,
             subject=f"WhatsApp onboarding of +{channel.phone_number} needs attention",
+            # The reason stays on the timeline, for staff: it may be 360Dialog's wording.
             body=(
-                f"Connecting +{channel.phone_number} could not be finished: {reason}\n"
+                f"Connecting the WhatsApp number +{channel.phone_number} could not be finished. "
                 "Your provider has been told and will get back to you."
             ),
         )

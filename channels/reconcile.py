@@ -9,6 +9,7 @@ none are queued for provisioning.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -19,6 +20,7 @@ from channels.models import Channel
 from channels.services import channel_get_locked, channel_permission_set, channel_provision_if_due
 from clients.models import Client, TimelineEntry
 from clients.services import client_upsert, timeline_add
+from dialog360.api import SharedNumbers
 from dialog360.objects import ChannelInfo
 from portal.models import Partner
 
@@ -35,37 +37,53 @@ class Reconciliation:
 
 
 def partner_reconcile(*, partner: Partner) -> Reconciliation:
-    """Run inside the partner's scope. Partner API errors propagate (the next run retries)."""
+    """Run inside the partner's scope. Partner API errors propagate (the next run retries), after
+    the channels that should have a key are queued anyway. Each channel is locked on its own."""
     result = Reconciliation()
-    with partner_api(partner) as api:
-        for client_info in api.iter_clients():
-            with transaction.atomic():
-                client_upsert(partner=partner, hub_client_id=client_info.id, info=client_info)
-            result.clients += 1
-        for channel_info in api.iter_channels():
-            with transaction.atomic():
-                result.corrections += channel_reconcile(partner=partner, info=channel_info)
-            result.channels += 1
-        if partner.payment_mode == Partner.PaymentMode.DIRECT:
-            for client in Client.objects.filter(channels__isnull=False).distinct():
-                shared = api.shared_numbers(client.hub_client_id)
+    try:
+        with partner_api(partner) as api:
+            for client_info in api.iter_clients():
                 with transaction.atomic():
-                    for channel in Channel.objects.select_for_update().filter(client=client):
-                        granted = shared.includes(
-                            channel_id=channel.hub_channel_id, phone_number=channel.phone_number
-                        )
-                        if not granted and channel.permission == Channel.Permission.UNKNOWN:
-                            continue  # never granted: nothing was withdrawn
-                        if channel_permission_set(
-                            channel=channel, granted=granted, source="reconciliation"
-                        ):
-                            result.corrections += 1
-    with transaction.atomic():
-        due = Channel.objects.select_for_update().filter(
-            status__in=KEY_STATUSES, cancelled_at__isnull=True
-        )
-        result.provisioning = sum(channel_provision_if_due(channel=channel) for channel in due)
+                    client_upsert(partner=partner, hub_client_id=client_info.id, info=client_info)
+                result.clients += 1
+            for channel_info in api.iter_channels():
+                with transaction.atomic():
+                    result.corrections += channel_reconcile(partner=partner, info=channel_info)
+                result.channels += 1
+            if partner.payment_mode == Partner.PaymentMode.DIRECT:
+                for client in Client.objects.filter(channels__isnull=False).distinct():
+                    shared = api.shared_numbers(client.hub_client_id)
+                    asked_at = timezone.now()
+                    for channel_pk in client.channels.values_list("pk", flat=True):
+                        with transaction.atomic():
+                            channel = Channel.objects.select_for_update().get(pk=channel_pk)
+                            result.corrections += _permission_reconcile(channel, shared, asked_at)
+    finally:
+        result.provisioning = _queue_missing_keys()
     return result
+
+
+def _permission_reconcile(channel: Channel, shared: SharedNumbers, asked_at: datetime) -> int:
+    if channel.permission_changed_at and channel.permission_changed_at > asked_at:
+        return 0  # changed while we asked: newer than our answer
+    granted = shared.includes(channel_id=channel.hub_channel_id, phone_number=channel.phone_number)
+    if not granted and channel.permission == Channel.Permission.UNKNOWN:
+        return 0  # never granted: nothing was withdrawn
+    return int(channel_permission_set(channel=channel, granted=granted, source="reconciliation"))
+
+
+def _queue_missing_keys() -> int:
+    """Channels that should have a key and have none, except those whose last attempt failed
+    for good (an account manager retries those, by rotating)."""
+    queued = 0
+    candidates = Channel.objects.filter(
+        status__in=KEY_STATUSES, cancelled_at__isnull=True, api_key_error=""
+    ).values_list("pk", flat=True)
+    for channel_pk in list(candidates):
+        with transaction.atomic():
+            channel = Channel.objects.select_for_update().get(pk=channel_pk)
+            queued += channel_provision_if_due(channel=channel)
+    return queued
 
 
 def channel_reconcile(*, partner: Partner, info: ChannelInfo) -> int:

@@ -11,17 +11,23 @@ from channels.models import ApiKey, Channel
 from clients.models import Onboarding, TimelineEntry
 from clients.services import client_upsert, onboarding_for_client, timeline_add
 from dialog360.events import ChannelEvent, ChannelNoticeEvent
-from dialog360.objects import ChannelInfo
+from dialog360.objects import ChannelInfo, PayloadError
 from portal.models import Partner
 from portal.queueing import enqueue
+
+
+class ChannelNotKnownYetError(Exception):
+    """An event about a channel whose own events have not arrived yet."""
 
 
 def channel_get_locked(*, partner: Partner, info: ChannelInfo) -> Channel:
     """The partner's channel with this 360Dialog id, created (with its client) if new, and
     locked until the caller's transaction ends."""
+    if not info.client_id:
+        raise PayloadError(f"channel {info.id} names no client (data.client_id)")
     client = client_upsert(
         partner=partner,
-        hub_client_id=info.client_id or "unknown",
+        hub_client_id=info.client_id,
         name=info.client_name,
         email=info.client_email,
     )
@@ -78,15 +84,18 @@ def channel_apply_event(*, partner: Partner, event: ChannelEvent) -> Channel:
     return channel
 
 
-def channel_apply_notice(*, partner: Partner, event: ChannelNoticeEvent) -> Channel | None:
-    """Violations, restrictions, cancellations and messaging changes; None for a channel we
-    do not know."""
+def channel_apply_notice(*, partner: Partner, event: ChannelNoticeEvent) -> Channel:
+    """Violations, restrictions, cancellations and messaging changes. Raises
+    ChannelNotKnownYetError for a channel we have not seen (yet)."""
     if event.channel is not None:
         channel = channel_get_locked(partner=partner, info=event.channel)
     else:
         found = Channel.objects.filter(hub_channel_id=event.channel_id).first()
         if found is None:
-            return None
+            # Ahead of the channel's own events: fail now, and the retry finds the channel.
+            raise ChannelNotKnownYetError(
+                f"{event.type} for channel {event.channel_id}, not seen yet"
+            )
         channel = Channel.objects.select_for_update().select_related("client").get(pk=found.pk)
     changes: dict[str, dict[str, object]] = {
         "account_violation": {"has_violation": True},

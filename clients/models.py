@@ -64,6 +64,9 @@ class Onboarding(TenantModel, TimeStampedModel):
     opened_at = models.DateTimeField(null=True, blank=True)
     returned_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Made for a client that reached us only through 360Dialog's webhooks; merged into the real
+    # onboarding as soon as one is linked to the client.
+    started_by_webhook = models.BooleanField(default=False, editable=False)
     verified = models.BooleanField(
         default=True,
         help_text="False for returns that did not carry our token, until the Partner API confirms.",

@@ -2,10 +2,12 @@
 
 A Notification row is written in the transaction that records the event; its key is unique per
 partner, so a replayed event finds it and sends nothing new. Sending happens after commit, in a
-task; the webhook sweep sends whatever is still unsent.
+task; a sweep every minute sends whatever is still unsent.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -51,15 +53,35 @@ def notification_send(*, notification_id: int) -> bool:
         if notification.sent_at is not None:
             return False
         if notification.recipients:
-            send_mail(
-                notification.subject,
-                notification.body,
-                settings.DEFAULT_FROM_EMAIL,
-                notification.recipients,
-            )
+            try:
+                send_mail(
+                    notification.subject,
+                    notification.body,
+                    settings.DEFAULT_FROM_EMAIL,
+                    notification.recipients,
+                )
+            except Exception as error:  # the mail server: kept unsent, the sweep tries again
+                notification.last_error = f"{type(error).__name__}: {error}"[:500]
+                notification.save(update_fields=["last_error"])
+                return False
         notification.sent_at = timezone.now()
-        notification.save(update_fields=["sent_at"])
+        notification.last_error = ""
+        notification.save(update_fields=["sent_at", "last_error"])
         return True
+
+
+def notifications_unsent_enqueue() -> int:
+    """Enqueue notifications still unsent a while after they were made (the broker was down,
+    a worker died, the mail server failed), for up to a day. Needs a scope over all partners."""
+    from clients.tasks import send_notification
+
+    now = timezone.now()
+    unsent = Notification.objects.filter(
+        sent_at__isnull=True,
+        created_at__lte=now - timedelta(seconds=settings.WEBHOOK_SWEEP_AFTER_SECONDS),
+        created_at__gte=now - timedelta(days=1),
+    ).only("pk", "partner_id")
+    return sum(enqueue(send_notification, n.partner_id, n.pk) for n in unsent.iterator())
 
 
 def _recipients(onboarding: Onboarding) -> list[str]:

@@ -52,7 +52,35 @@ def _onboarding_link_by_payload(client: Client, payload: str) -> None:
         public_id = uuid.UUID(payload)
     except ValueError:
         return
-    Onboarding.objects.filter(public_id=public_id, client__isnull=True).update(client=client)
+    onboarding = (
+        Onboarding.objects.select_for_update()
+        .filter(public_id=public_id, client__isnull=True)
+        .first()
+    )
+    if onboarding is not None:
+        onboarding_attach_client(onboarding=onboarding, client=client)
+
+
+def onboarding_attach_client(*, onboarding: Onboarding, client: Client) -> None:
+    """The onboarding belongs to this client. Channels and history that webhooks put on a
+    stand-in onboarding (made before we knew which one it was) move over to it."""
+    from channels.models import Channel
+
+    onboarding.client = client
+    onboarding.save(update_fields=["client", "updated_at"])
+    stand_ins = Onboarding.objects.filter(client=client, started_by_webhook=True).exclude(
+        pk=onboarding.pk
+    )
+    from channels.services import onboarding_refresh
+    from clients.models import Notification
+
+    Channel.objects.filter(onboarding__in=stand_ins).update(onboarding=onboarding)
+    Notification.objects.filter(onboarding__in=stand_ins).update(onboarding=onboarding)
+    TimelineEntry.objects.filter(onboarding__in=stand_ins).exclude(
+        kind=TimelineEntry.Kind.CREATED
+    ).update(onboarding=onboarding)
+    stand_ins.delete()
+    onboarding_refresh(onboarding)
 
 
 def onboarding_for_client(client: Client) -> Onboarding:
@@ -66,6 +94,7 @@ def onboarding_for_client(client: Client) -> Onboarding:
     onboarding = Onboarding.objects.create(
         partner=client.partner,
         client=client,
+        started_by_webhook=True,
         email=client.email,
         contact_name=client.contact_name,
         partner_payload=client.partner_payload,

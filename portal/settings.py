@@ -265,6 +265,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "heartbeat": {"task": "portal.ping", "schedule": 60.0, "options": {"ignore_result": True}},
     # Re-enqueues webhooks left unprocessed (broker down, worker killed) and retries failed ones.
     "webhook-sweep": {"task": "webhooks.sweep", "schedule": 60.0},
+    # Sends e-mails that could not be sent at once.
+    "notification-sweep": {"task": "clients.send_unsent_notifications", "schedule": 60.0},
     # Applies what webhooks missed, from the Partner API.
     "reconcile": {"task": "hub.reconcile_all", "schedule": 15 * 60.0},
 }

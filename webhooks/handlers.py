@@ -21,8 +21,8 @@ def event_dispatch(*, partner: Partner, event: Event) -> str:
             channel_apply_event(partner=partner, event=event)
             return Status.PROCESSED
         case ChannelNoticeEvent() if event.channel_id:
-            applied = channel_apply_notice(partner=partner, event=event)
-            return Status.PROCESSED if applied is not None else Status.IGNORED
+            channel_apply_notice(partner=partner, event=event)
+            return Status.PROCESSED
         case _:
             # Template status changes, notices naming no channel, and events we do not know:
             # kept, not acted on.

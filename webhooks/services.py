@@ -29,9 +29,19 @@ from webhooks.models import WebhookEvent
 
 logger = logging.getLogger(__name__)
 Status = WebhookEvent.Status
-# Header names whose values are secrets (partners may add e.g. Authorization to deliveries).
-_SECRET_HEADER_WORDS = ("auth", "token", "secret", "key", "cookie", "password")
-_KEPT_HEADERS = ("x-360dialog-signature",)
+# Headers stored with their values; any other (partners may add their own secret headers to
+# deliveries) is stored by name only.
+_KEPT_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "user-agent",
+        "x-360dialog-signature",
+        "x-request-id",
+        "x-forwarded-for",
+        "x-real-ip",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -96,13 +106,18 @@ def webhook_event_process(*, partner: Partner, event_pk: int) -> str:
             event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
             if event.status not in (Status.RECEIVED, Status.FAILED):
                 return event.status  # done by an earlier run
+            if event.status == Status.FAILED and (
+                event.next_attempt_at is None or event.next_attempt_at > timezone.now()
+            ):
+                return event.status  # its retry is not due (or it was given up: replay it)
             outcome: str
             try:
-                parsed = parse_event(event.payload or {})
+                with transaction.atomic():  # a payload error undoes what the handler began
+                    parsed = parse_event(event.payload or {})
+                    outcome = event_dispatch(partner=partner, event=parsed)
+                event.last_error = ""
             except PayloadError as problem:
                 outcome, event.last_error = Status.MALFORMED, str(problem)
-            else:
-                outcome, event.last_error = event_dispatch(partner=partner, event=parsed), ""
             event.status = outcome
             event.attempts += 1
             event.processed_at = timezone.now()
@@ -149,6 +164,7 @@ def webhook_events_sweep() -> int:
     count = 0
     for event in due.only("pk", "partner_id", "status").iterator():
         if event.status == Status.RECEIVED:
+            # Not again for a while, however long the queue is.
             WebhookEvent.objects.filter(pk=event.pk, status=Status.RECEIVED).update(
                 next_attempt_at=now + wait
             )
@@ -170,8 +186,7 @@ def redact_headers(headers: dict[str, str]) -> dict[str, str]:
     kept: dict[str, str] = {}
     for name, value in list(headers.items())[:50]:
         lowered = name.lower()
-        secret = lowered not in _KEPT_HEADERS and any(w in lowered for w in _SECRET_HEADER_WORDS)
-        kept[lowered] = "[redacted]" if secret else value[:500]
+        kept[lowered] = value[:500] if lowered in _KEPT_HEADERS else "[redacted]"
     return kept
 
 

@@ -1,6 +1,7 @@
 """The partner webhook endpoint: a plain view that stores, answers, and leaves the work to a
-worker. 404 for an unknown token, 413 for a body over the cap, 401 for a missing or bad
-signature when the partner has a platform secret, 200 for everything stored (and duplicates)."""
+worker. 404 for an unknown token, 411 without a Content-Length, 413 for a body over the cap,
+400 for an empty one, 401 for a missing or bad signature when the partner has a platform
+secret, 200 for everything stored (and duplicates)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,15 @@ def receive(request: HttpRequest, token: str) -> HttpResponse:
     partner = partner_for_webhook_token(token)
     if partner is None:
         return _error(404, "unknown webhook URL")
-    body = _body(request, settings.WEBHOOK_MAX_BODY_BYTES)
-    if body is None:
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if not declared.isdigit():
+        # Chunked or unknown length: the WSGI server would hand us an empty body.
+        return _error(411, "Content-Length is required")
+    if int(declared) > settings.WEBHOOK_MAX_BODY_BYTES:
         return _error(413, f"body over {settings.WEBHOOK_MAX_BODY_BYTES} bytes")
+    body = request.read(int(declared))
+    if not body:
+        return _error(400, "empty body")
     if partner.platform_secret:
         signature = request.headers.get(WEBHOOK_SIGNATURE_HEADER)
         if not verify_webhook(body, signature, [partner.platform_secret]):
@@ -31,15 +38,6 @@ def receive(request: HttpRequest, token: str) -> HttpResponse:
             return _error(401, reason)
     received = webhook_receive(partner=partner, body=body, headers=dict(request.headers))
     return JsonResponse({"status": received.status, "duplicate": received.duplicate})
-
-
-def _body(request: HttpRequest, limit: int) -> bytes | None:
-    """The raw body, or None when it is over `limit` (refused before reading it all)."""
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    if not declared.isdigit() or int(declared) > limit:
-        return None
-    body = request.read(limit + 1)
-    return None if len(body) > limit else body
 
 
 def _error(status: int, message: str) -> JsonResponse:

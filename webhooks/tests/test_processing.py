@@ -245,13 +245,63 @@ def test_a_processed_cancellation_revokes_the_key(partner):
         {"id": "t1", "event": "waba_template_status_changed", "data": {"status": "APPROVED"}},
         {"id": "u1", "event": "brand_new_event", "data": [1, 2]},
         {"id": "n1", "event": "account_violation", "data": {"waba_id": "123"}},
-        {"id": "n2", "event": "account_violation", "data": {"channel_id": "unknownCh"}},
     ],
 )
 def test_events_that_name_nothing_we_know_are_ignored(partner, payload):
     assert deliver(partner, payload) == Status.IGNORED
     with partner_scope(partner):
         assert Channel.objects.count() == 0
+
+
+def test_a_notice_ahead_of_its_channel_is_retried_until_the_channel_exists(partner):
+    notice = {"id": "n1", "event": "account_violation", "data": {"channel_id": "later1"}}
+    event_pk = store(partner, notice)
+    with partner_scope(partner):
+        assert webhook_event_process(partner=partner, event_pk=event_pk) == Status.FAILED
+        assert WebhookEvent.objects.get(pk=event_pk).last_error == (
+            "ChannelNotKnownYetError: account_violation for channel later1, not seen yet"
+        )
+    deliver(partner, channel_event("channel_created", channel_id="later1"))
+    with partner_scope(partner):
+        WebhookEvent.objects.filter(pk=event_pk).update(next_attempt_at=timezone.now())
+        assert webhook_event_process(partner=partner, event_pk=event_pk) == Status.PROCESSED
+        assert Channel.objects.get().has_violation is True
+
+
+def test_a_channel_event_naming_no_client_is_malformed(partner):
+    payload = channel_event("channel_created")
+    del payload["data"]["client_id"]
+    del payload["data"]["client"]
+
+    assert deliver(partner, payload) == Status.MALFORMED
+    with partner_scope(partner):
+        assert (
+            WebhookEvent.objects.get().last_error
+            == "channel y9MiLoCH names no client (data.client_id)"
+        )
+        assert Client.objects.count() == 0
+
+
+@pytest.mark.parametrize("position", range(6))
+def test_the_real_onboarding_gets_the_channel_wherever_client_created_arrives(position):
+    partner = PartnerFactory.create()
+    onboarding = OnboardingFactory.create(partner=partner, email="ada@acme.example")
+    client_created = fixture("client_created")
+    client_created["data"]["client"]["partner_payload"] = str(onboarding.public_id)
+    events = [channel_event(event) for event in reversed(LIFECYCLE)]
+    events.insert(position, client_created)
+
+    for payload in events:
+        deliver(partner, payload)
+
+    with partner_scope(partner):
+        assert list(Onboarding.objects.values_list("pk", flat=True)) == [onboarding.pk]
+        assert Channel.objects.get().onboarding_id == onboarding.pk
+        assert Channel.objects.get().status == "live"
+        messages = list(
+            TimelineEntry.objects.filter(onboarding=onboarding).values_list("kind", flat=True)
+        )
+    assert TimelineEntry.Kind.STATUS in messages  # its history moved over with it
 
 
 def test_a_known_event_without_its_channel_id_is_malformed(partner):
@@ -317,6 +367,9 @@ def test_a_failing_handler_keeps_the_error_and_rolls_its_work_back(partner, sett
     assert event.next_attempt_at > timezone.now()
 
     with partner_scope(partner):
+        assert webhook_event_process(partner=partner, event_pk=event_pk) == Status.FAILED
+        assert WebhookEvent.objects.get().attempts == 1  # its retry is not due yet
+        WebhookEvent.objects.update(next_attempt_at=timezone.now())
         webhook_event_process(partner=partner, event_pk=event_pk)
         event = WebhookEvent.objects.get()
     assert (event.status, event.attempts, event.next_attempt_at) == (Status.FAILED, 2, None)

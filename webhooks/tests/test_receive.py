@@ -200,6 +200,23 @@ def test_a_malformed_body_with_a_valid_signature_is_kept_and_marked(
     assert callbacks == []  # nothing to process
 
 
+def test_an_empty_body_is_400(partner):
+    response = post(partner, b"", CONTENT_LENGTH="0", **signed(b""))
+
+    assert response.status_code == 400
+    assert events(partner) == []
+
+
+def test_without_a_content_length_the_answer_is_411(partner):
+    body = body_of(fixture("channel_live"))
+
+    # The test client always sets CONTENT_LENGTH; a chunked request has none.
+    response = post(partner, body, CONTENT_LENGTH="", **signed(body))
+
+    assert response.status_code == 411
+    assert events(partner) == []
+
+
 def test_only_post_is_allowed(partner):
     assert HttpClient().get(f"/webhooks/360dialog/{partner.webhook_token}/").status_code == 405
 
@@ -211,12 +228,14 @@ def test_secret_headers_are_redacted_when_stored(partner):
         partner,
         body,
         HTTP_AUTHORIZATION="Bearer partner-secret",
-        HTTP_X_TRACE="t-1",
+        HTTP_X_HUB_PASS="partner-secret",
+        HTTP_X_REQUEST_ID="r-1",
         **signed(body),
     )
 
     [event] = events(partner)
     assert event.headers["authorization"] == "[redacted]"
-    assert event.headers["x-trace"] == "t-1"
+    assert event.headers["x-hub-pass"] == "[redacted]"
+    assert event.headers["x-request-id"] == "r-1"
     assert event.headers["x-360dialog-signature"] == signed(body)["HTTP_X_360DIALOG_SIGNATURE"]
     assert "partner-secret" not in json.dumps(event.headers)
