@@ -78,3 +78,33 @@ def test_with_nobody_to_tell_nothing_is_sent(mailoutbox):
         assert notification.recipients == []
         assert notification_send(notification_id=notification.pk) is True
     assert mailoutbox == []
+
+
+def test_a_mail_server_failure_keeps_it_unsent_for_the_sweep(onboarding, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from clients.notifications import notifications_unsent_enqueue
+    from conftest import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens
+    settings.WEBHOOK_SWEEP_AFTER_SECONDS = 60
+    notification = create(onboarding)
+    assert notification is not None
+
+    assert notification_send(notification_id=notification.pk) is False
+
+    notification.refresh_from_db()
+    assert notification.sent_at is None
+    assert notification.last_error.startswith("ConnectionRefusedError")
+    assert notifications_unsent_enqueue() == 0  # too recent
+    Notification.objects.filter(pk=notification.pk).update(
+        created_at=timezone.now() - timedelta(minutes=2)
+    )
+    assert notifications_unsent_enqueue() == 1
+    Notification.objects.filter(pk=notification.pk).update(
+        created_at=timezone.now() - timedelta(days=2)
+    )
+    assert notifications_unsent_enqueue() == 0  # given up after a day
