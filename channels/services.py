@@ -155,10 +155,12 @@ def api_keys_revoke(*, channel: Channel, reason: str) -> int:
 
 
 def channel_may_have_key(channel: Channel) -> bool:
-    """Running, not cancelled, and the partner may manage it (Partner Payment, or permission)."""
+    """Running, not cancelled, and the partner may manage it (Partner Payment, or permission)
+    and can (it has a Partner API key)."""
     partner = channel.partner
     return (
-        channel.status in KEY_STATUSES
+        bool(partner.api_key)
+        and channel.status in KEY_STATUSES
         and channel.cancelled_at is None
         and (
             partner.payment_mode == Partner.PaymentMode.PARTNER
