@@ -111,3 +111,43 @@ def channel_reconcile(*, partner: Partner, info: ChannelInfo) -> int:
             {"status": channel.status, "previous": previous},
         )
     return 1
+
+
+def onboarding_check(*, partner: Partner, onboarding_id: int) -> int:
+    """After a return: ask the Partner API about the client's channels and apply what it says
+    (status, permission); an unverified onboarding is confirmed once 360Dialog knows its
+    client. The number of corrections."""
+    from clients.models import Onboarding
+
+    onboarding = Onboarding.objects.select_related("client").get(pk=onboarding_id)
+    client = onboarding.client
+    if client is None:
+        return 0
+    corrections = 0
+    try:
+        with partner_api(partner) as api:
+            infos = list(api.iter_channels(filters={"client_id": client.hub_client_id}))
+            for info in infos:
+                with transaction.atomic():
+                    corrections += channel_reconcile(partner=partner, info=info)
+            if partner.payment_mode == Partner.PaymentMode.DIRECT and infos:
+                shared = api.shared_numbers(client.hub_client_id)
+                asked_at = timezone.now()
+                for channel_pk in client.channels.values_list("pk", flat=True):
+                    with transaction.atomic():
+                        channel = Channel.objects.select_for_update().get(pk=channel_pk)
+                        corrections += _permission_reconcile(channel, shared, asked_at)
+        if infos and not onboarding.verified:
+            with transaction.atomic():
+                Onboarding.objects.filter(pk=onboarding.pk).update(verified=True)
+                timeline_add(
+                    onboarding,
+                    TimelineEntry.Kind.NOTE,
+                    f"Confirmed by the Partner API: client {client.hub_client_id} exists.",
+                )
+    finally:
+        for channel_pk in client.channels.values_list("pk", flat=True):
+            with transaction.atomic():
+                channel = Channel.objects.select_for_update().get(pk=channel_pk)
+                channel_provision_if_due(channel=channel)
+    return corrections

@@ -8,7 +8,7 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from channels.provisioning import channel_api_key_give_up, channel_api_key_provision
-from channels.reconcile import partner_reconcile
+from channels.reconcile import onboarding_check, partner_reconcile
 from dialog360.errors import RetryableError
 from portal.backoff import backoff_seconds
 from portal.models import Partner
@@ -49,3 +49,18 @@ def reconcile_all() -> int:
     for partner_id in partner_ids:
         enqueue(reconcile_partner, partner_id)
     return len(partner_ids)
+
+
+@shared_task(bind=True, name="hub.check_onboarding", acks_late=True, max_retries=None)
+def check_onboarding(self: Task[Any, Any], partner_id: int, onboarding_id: int) -> int:
+    """After a return: the Partner API's view of the client's channels."""
+    partner = Partner.objects.get(pk=partner_id)
+    with partner_scope(partner):
+        try:
+            return onboarding_check(partner=partner, onboarding_id=onboarding_id)
+        except RetryableError as error:
+            attempt = self.request.retries + 1
+            if attempt > settings.PARTNER_API_MAX_RETRIES:
+                return 0  # reconciliation picks it up
+            countdown = backoff_seconds(attempt, at_least=error.retry_after or 0.0)
+            raise self.retry(countdown=countdown, exc=error) from None

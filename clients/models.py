@@ -67,6 +67,8 @@ class Onboarding(TenantModel, TimeStampedModel):
     # Made for a client that reached us only through 360Dialog's webhooks; merged into the real
     # onboarding as soon as one is linked to the client.
     started_by_webhook = models.BooleanField(default=False, editable=False)
+    # The last return's parameters (client, channels, revoked): a replay must match them.
+    return_data = models.JSONField(default=dict, blank=True, editable=False)
     verified = models.BooleanField(
         default=True,
         help_text="False for returns that did not carry our token, until the Partner API confirms.",
@@ -141,3 +143,23 @@ class Notification(TenantModel):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class Invite(TenantModel, TimeStampedModel):
+    """A link an account manager sends a client: the signup page, pre-filled."""
+
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    email = models.EmailField(blank=True)
+    contact_name = models.CharField(max_length=200, blank=True)
+    phone_number = models.CharField(max_length=20, blank=True)
+    partner_payload = models.CharField(
+        "CRM reference", max_length=200, blank=True, help_text="Sent to 360Dialog as `partner`."
+    )
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.email or self.contact_name or self.token[:8]

@@ -1,14 +1,206 @@
+"""The end client's pages: signup, the onboarding page (popup launcher and live status), the
+launch redirect, the return from 360Dialog, and the status JSON the page polls."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from uuid import UUID
 
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from clients.forms import SignupForm
+from clients.models import Onboarding
+from clients.onboarding import (
+    ReturnError,
+    onboarding_launch,
+    onboarding_return,
+    onboarding_return_unverified,
+    onboarding_start,
+)
+from clients.selectors import invite_get_valid, onboarding_get, onboarding_progress
+from dialog360.redirect import RedirectError, parse_redirect
+from portal.models import Partner
 from portal.tenancy import partner_view
+
+LANGS = {code for code, _ in settings.LANGUAGES}
+
+
+def opens_popups(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The page opens 360Dialog's popup and must keep talking to it (and it back to us)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response["Cross-Origin-Opener-Policy"] = "same-origin-allow-popups"
+        return response
+
+    return wrapper
+
+
+def _partner(request: HttpRequest) -> Partner:
+    partner: Partner = request.partner  # type: ignore[attr-defined]
+    return partner
+
+
+def _language(request: HttpRequest, partner: Partner, preferred: str = "") -> str:
+    """?lang= first, then the onboarding's, then the browser's, then the partner's default."""
+    for candidate in (request.GET.get("lang", ""), preferred):
+        if candidate in LANGS:
+            return candidate
+    browser = translation.get_language_from_request(request)
+    if request.headers.get("Accept-Language") and browser in LANGS:
+        return browser
+    return partner.default_lang if partner.default_lang in LANGS else settings.LANGUAGE_CODE
+
+
+def _render(
+    request: HttpRequest, template: str, context: dict[str, Any], lang: str, status: int = 200
+) -> HttpResponse:
+    with translation.override(lang):
+        response = render(request, template, {**context, "lang": lang}, status=status)
+    response["Content-Language"] = lang
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@partner_view
+@opens_popups
+def signup(request: HttpRequest) -> HttpResponse:
+    """The partner's branded signup page."""
+    partner = _partner(request)
+    lang = _language(request, partner, request.POST.get("lang", ""))
+    invite = invite_get_valid(request.POST.get("invite") or request.GET.get("invite"))
+    if request.method == "POST":
+        with translation.override(lang):
+            form = SignupForm(request.POST)
+            valid = form.is_valid()
+        if valid:
+            onboarding = onboarding_start(
+                partner=partner,
+                email=form.cleaned_data["email"],
+                contact_name=form.cleaned_data["contact_name"],
+                phone_number=form.cleaned_data["phone_number"],
+                lang=lang,
+                invite=invite,
+            )
+            return redirect(_onboarding_url(partner, onboarding))
+    else:
+        initial = {"invite": invite.token} if invite else {}
+        if invite:
+            initial |= {
+                "email": invite.email,
+                "contact_name": invite.contact_name,
+                "phone_number": invite.phone_number,
+            }
+        form = SignupForm(initial=initial)
+    return _render(request, "clients/signup.html", {"partner": partner, "form": form}, lang)
 
 
 @require_GET
+@never_cache
 @partner_view
-def signup(request: HttpRequest) -> HttpResponse:
-    """The partner's branded signup page."""
-    return render(request, "clients/signup.html", {"partner": request.partner})  # type: ignore[attr-defined]
+@opens_popups
+def onboarding_page(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """'Connect WhatsApp' and, once started, the live status of each number."""
+    partner = _partner(request)
+    onboarding = _onboarding(public_id)
+    lang = _language(request, partner, onboarding.lang)
+    with translation.override(lang):
+        progress = onboarding_progress(onboarding)
+    base = _onboarding_url(partner, onboarding)
+    context = {
+        "partner": partner,
+        "onboarding": onboarding,
+        "progress": progress,
+        "launch_url": f"{base}launch/",
+        "status_url": f"{base}status.json",
+        "origin": settings.PUBLIC_BASE_URL,
+    }
+    return _render(request, "clients/onboarding.html", context, lang)
+
+
+@require_GET
+@never_cache
+@partner_view
+def launch(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Mint this launch's token (and IO signature) and go to 360Dialog."""
+    partner = _partner(request)
+    onboarding = _onboarding(public_id)
+    try:
+        hub_url = onboarding_launch(onboarding=onboarding)
+    except ReturnError as error:
+        return _error(request, partner, error.message, onboarding.lang)
+    return HttpResponseRedirect(hub_url)
+
+
+@require_GET
+@never_cache
+@partner_view
+def status(request: HttpRequest, public_id: UUID) -> JsonResponse:
+    partner = _partner(request)
+    onboarding = _onboarding(public_id)
+    with translation.override(_language(request, partner, onboarding.lang)):
+        return JsonResponse(onboarding_progress(onboarding))
+
+
+@require_GET
+@never_cache
+@partner_view
+@opens_popups
+def return_view(request: HttpRequest, token: str = "") -> HttpResponse:
+    """360Dialog sends the popup here. With our token: the onboarding it belongs to. Without
+    (a direct link, the hub's global redirect URL): an unverified one, checked with the
+    Partner API. Then tell the opener and close, or show the status page."""
+    partner = _partner(request)
+    try:
+        parsed = parse_redirect(request.META.get("QUERY_STRING", ""))
+        if token:
+            onboarding = onboarding_return(partner=partner, token=token, redirect=parsed)
+        else:
+            onboarding = onboarding_return_unverified(partner=partner, redirect=parsed)
+    except RedirectError as error:
+        return _error(request, partner, f"360Dialog's answer could not be read: {error}")
+    except ReturnError as error:
+        return _error(request, partner, error.message)
+    context = {
+        "partner": partner,
+        "onboarding": onboarding,
+        "status_page": _onboarding_url(partner, onboarding),
+        "origin": settings.PUBLIC_BASE_URL,
+    }
+    return _render(
+        request, "clients/return.html", context, _language(request, partner, onboarding.lang)
+    )
+
+
+def _onboarding(public_id: UUID) -> Onboarding:
+    onboarding = onboarding_get(public_id)
+    if onboarding is None:
+        raise Http404("No such onboarding.")
+    return onboarding
+
+
+def _onboarding_url(partner: Partner, onboarding: Onboarding) -> str:
+    return reverse(
+        "clients:onboarding",
+        kwargs={"partner_slug": partner.slug, "public_id": onboarding.public_id},
+    )
+
+
+def _error(request: HttpRequest, partner: Partner, message: str, lang: str = "") -> HttpResponse:
+    context = {
+        "partner": partner,
+        "message": message,
+        "signup_url": reverse("clients:signup", args=[partner.slug]),
+    }
+    return _render(
+        request, "clients/error.html", context, _language(request, partner, lang), status=400
+    )

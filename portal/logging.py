@@ -9,13 +9,11 @@ import logging
 import re
 from typing import Any
 
-# Path prefixes whose next segment is a secret token (the partner webhook URL, and the return
-# URLs of onboardings as they are added).
-TOKEN_PATH_PREFIXES = ("/webhooks/360dialog/",)
+# Path prefixes (regular expressions) whose next segment is a secret token: the partner webhook
+# URL, and an onboarding's return URL /p/<slug>/r/<token>/.
+TOKEN_PATH_PREFIXES = (re.escape("/webhooks/360dialog/"), r"/p/[^/\s]+/r/")
 
-_TOKEN_IN_PATH = re.compile(
-    "(" + "|".join(re.escape(prefix) for prefix in TOKEN_PATH_PREFIXES) + r")[^/\s'\"?#]+"
-)
+_TOKEN_IN_PATH = re.compile("(" + "|".join(TOKEN_PATH_PREFIXES) + r")[^/\s'\"?#]+")
 
 
 def redact(text: str) -> str:

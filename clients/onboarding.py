@@ -1,0 +1,224 @@
+"""The end client's path: start an onboarding, launch 360Dialog's popup, come back.
+
+The return token travels only in the redirect URL's path; the database keeps its SHA-256. Each
+launch mints a fresh token (and a fresh IO signature when the partner signs links), so an older
+link stops working. The redirect's parameters are unauthenticated: they are recorded and
+correlated, and a Partner API check confirms them before anything depends on them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from clients.models import Client, Invite, Onboarding, TimelineEntry
+from clients.services import client_upsert, onboarding_attach_client, timeline_add
+from dialog360.io_link import IoLinkParams, io_link
+from dialog360.redirect import Redirect
+from dialog360.signatures import io_signature_mint
+from portal.models import Partner
+from portal.queueing import enqueue
+
+ONBOARDING_LIFETIME = timedelta(days=2)
+
+
+class ReturnError(Exception):
+    """A return we refuse; `message` is safe to show the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def onboarding_start(
+    *,
+    partner: Partner,
+    email: str,
+    contact_name: str = "",
+    phone_number: str = "",
+    lang: str = "en",
+    invite: Invite | None = None,
+) -> Onboarding:
+    onboarding = Onboarding.objects.create(
+        partner=partner,
+        email=email,
+        contact_name=contact_name,
+        phone_number=phone_number,
+        lang=lang,
+        partner_payload=invite.partner_payload if invite else "",
+        return_token_hash=token_hash(secrets.token_urlsafe(32)),  # replaced at launch
+        expires_at=timezone.now() + ONBOARDING_LIFETIME,
+    )
+    timeline_add(
+        onboarding,
+        TimelineEntry.Kind.CREATED,
+        "Started on the signup page" + (" from an invite." if invite else "."),
+    )
+    return onboarding
+
+
+def onboarding_launch(*, onboarding: Onboarding) -> str:
+    """The hub permission URL for this launch, with every parameter; records the launch."""
+    if onboarding.expires_at <= timezone.now():
+        raise ReturnError("This signup link has expired. Please start again.")
+    partner = onboarding.partner
+    token = secrets.token_urlsafe(32)
+    onboarding.return_token_hash = token_hash(token)
+    onboarding.opened_at = timezone.now()
+    fields = ["return_token_hash", "opened_at", "updated_at"]
+    if onboarding.status == Onboarding.Status.STARTED:
+        onboarding.status = Onboarding.Status.OPENED
+        fields.append("status")
+    onboarding.save(update_fields=fields)
+    signature = None
+    if partner.io_signature_enabled and partner.platform_secret:
+        signature = io_signature_mint(
+            partner.hub_partner_id,
+            partner.platform_secret,
+            time.time(),
+            partner.io_signature_encoding,  # type: ignore[arg-type]
+        )
+    params = IoLinkParams(
+        email=onboarding.email or None,
+        name=onboarding.contact_name or None,
+        number=onboarding.phone_number or None,
+        state=str(onboarding.public_id),
+        redirect_url=return_url(partner, token),
+        partner=onboarding.partner_payload or str(onboarding.public_id),
+        next="signup",
+        lang=onboarding.lang if onboarding.lang in ("en", "de") else "en",  # type: ignore[arg-type]
+        plan_selection=partner.plan_selection,  # type: ignore[arg-type]
+        signature=signature,
+    )
+    timeline_add(
+        onboarding,
+        TimelineEntry.Kind.LAUNCHED,
+        "360Dialog's popup opened" + (" with a fresh IO signature." if signature else "."),
+    )
+    return io_link(partner.hub_url, partner.hub_partner_id, params)
+
+
+def return_url(partner: Partner, token: str) -> str:
+    path = reverse("clients:return", kwargs={"partner_slug": partner.slug, "token": token})
+    return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+def onboarding_return(*, partner: Partner, token: str, redirect: Redirect) -> Onboarding:
+    """Record a return that carries our token. Raises ReturnError, changing nothing, for an
+    unknown or expired token, another partner's, or a replay with different parameters."""
+    with transaction.atomic():
+        onboarding = (
+            Onboarding.objects.select_for_update()
+            .filter(return_token_hash=token_hash(token))
+            .first()
+        )
+        if onboarding is None:
+            # Looked up across partners on purpose, to say whose it is not.
+            other = Onboarding._base_manager.filter(return_token_hash=token_hash(token))
+            raise ReturnError(
+                "This link belongs to another provider."
+                if other.exists()
+                else "This link is not valid. Please start again from the signup page."
+            )
+        if onboarding.expires_at <= timezone.now():
+            raise ReturnError("This link has expired. Please start again from the signup page.")
+        data = _return_data(redirect)
+        if onboarding.returned_at is not None:
+            if onboarding.return_data != data:
+                raise ReturnError("This link was already used.")
+            return onboarding  # the same return again (a reload): nothing new
+        _record(partner, onboarding, redirect, data, verified=True)
+        return onboarding
+
+
+def onboarding_return_unverified(*, partner: Partner, redirect: Redirect) -> Onboarding:
+    """A return without our token (a direct link, the hub's global redirect URL): recorded as
+    unverified until the Partner API confirms the client."""
+    with transaction.atomic():
+        onboarding = Onboarding.objects.create(
+            partner=partner,
+            return_token_hash=token_hash(secrets.token_urlsafe(32)),
+            expires_at=timezone.now() + ONBOARDING_LIFETIME,
+            verified=False,
+        )
+        timeline_add(
+            onboarding,
+            TimelineEntry.Kind.CREATED,
+            "Returned from 360Dialog without our link: unverified until the Partner API "
+            "confirms it.",
+        )
+        _record(partner, onboarding, redirect, _return_data(redirect), verified=False)
+        return onboarding
+
+
+def _return_data(redirect: Redirect) -> dict[str, object]:
+    return {
+        "client": redirect.client_id,
+        "channels": list(redirect.channel_ids),
+        "revoked": list(redirect.revoked_ids),
+    }
+
+
+def _record(
+    partner: Partner,
+    onboarding: Onboarding,
+    redirect: Redirect,
+    data: dict[str, object],
+    *,
+    verified: bool,
+) -> None:
+    from channels.models import Channel
+    from channels.services import channel_permission_set
+
+    client: Client = client_upsert(partner=partner, hub_client_id=redirect.client_id)
+    if onboarding.client_id != client.pk:
+        onboarding_attach_client(onboarding=onboarding, client=client)
+    onboarding.returned_at = timezone.now()
+    onboarding.return_data = data
+    fields = ["returned_at", "return_data", "updated_at"]
+    if onboarding.status in (Onboarding.Status.STARTED, Onboarding.Status.OPENED):
+        onboarding.status = Onboarding.Status.RETURNED
+        fields.append("status")
+    onboarding.save(update_fields=fields)
+    for channel_id in [*redirect.channel_ids, *redirect.revoked_ids]:
+        channel, _ = Channel.objects.get_or_create(
+            partner=partner,
+            hub_channel_id=channel_id,
+            defaults={"client": client, "onboarding": onboarding},
+        )
+        if channel.client_id != client.pk:
+            continue  # another client's number: the Partner API check sorts it out
+        if channel.onboarding_id != onboarding.pk:
+            Channel.objects.filter(pk=channel.pk).update(onboarding=onboarding)
+            channel.onboarding = onboarding
+        if verified and partner.payment_mode == Partner.PaymentMode.DIRECT:
+            granted = channel_id not in redirect.revoked_ids
+            channel_permission_set(channel=channel, granted=granted, source="return")
+    timeline_add(
+        onboarding,
+        TimelineEntry.Kind.RETURNED,
+        f"Returned from 360Dialog: client {redirect.client_id}, "
+        f"{len(redirect.channel_ids)} number(s)"
+        + (
+            f", permission withdrawn for {len(redirect.revoked_ids)}"
+            if redirect.revoked_ids
+            else ""
+        )
+        + ".",
+        data,
+    )
+    from channels.tasks import check_onboarding
+
+    partner_id, onboarding_id = partner.pk, onboarding.pk
+    transaction.on_commit(lambda: enqueue(check_onboarding, partner_id, onboarding_id))

@@ -1,0 +1,18 @@
+// The page 360Dialog redirects the popup to: tell the page that opened it (exact origin only)
+// and close; opened without a popup (same tab, no opener), go on to the status page.
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-return]");
+  if (!root) return;
+  var origin = root.getAttribute("data-origin");
+  var statusPage = root.getAttribute("data-status-page");
+  if (window.opener && !window.opener.closed) {
+    window.opener.postMessage(
+      { type: "onboarding-returned", onboarding: root.getAttribute("data-onboarding-id") },
+      origin
+    );
+    window.close();
+  } else {
+    window.location.replace(statusPage);
+  }
+})();
