@@ -17,6 +17,8 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client, Invite, Onboarding, TimelineEntry
 from clients.services import client_upsert, onboarding_attach_client, timeline_add
@@ -27,12 +29,13 @@ from portal.models import Partner
 from portal.queueing import enqueue
 
 ONBOARDING_LIFETIME = timedelta(days=2)
+StrOrPromise = str | Promise
 
 
 class ReturnError(Exception):
     """A return we refuse; `message` is safe to show the user."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: StrOrPromise) -> None:
         super().__init__(message)
         self.message = message
 
@@ -71,7 +74,7 @@ def onboarding_start(
 def onboarding_launch(*, onboarding: Onboarding) -> str:
     """The hub permission URL for this launch, with every parameter; records the launch."""
     if onboarding.expires_at <= timezone.now():
-        raise ReturnError("This signup link has expired. Please start again.")
+        raise ReturnError(_("This signup link has expired. Please start again."))
     partner = onboarding.partner
     token = secrets.token_urlsafe(32)
     onboarding.return_token_hash = token_hash(token)
@@ -127,16 +130,16 @@ def onboarding_return(*, partner: Partner, token: str, redirect: Redirect) -> On
             # Looked up across partners on purpose, to say whose it is not.
             other = Onboarding._base_manager.filter(return_token_hash=token_hash(token))
             raise ReturnError(
-                "This link belongs to another provider."
+                _("This link belongs to another provider.")
                 if other.exists()
-                else "This link is not valid. Please start again from the signup page."
+                else _("This link is not valid. Please start again from the signup page.")
             )
         if onboarding.expires_at <= timezone.now():
-            raise ReturnError("This link has expired. Please start again from the signup page.")
+            raise ReturnError(_("This link has expired. Please start again from the signup page."))
         data = _return_data(redirect)
         if onboarding.returned_at is not None:
             if onboarding.return_data != data:
-                raise ReturnError("This link was already used.")
+                raise ReturnError(_("This link was already used."))
             return onboarding  # the same return again (a reload): nothing new
         _record(partner, onboarding, redirect, data, verified=True)
         return onboarding

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -167,7 +168,8 @@ def return_view(request: HttpRequest, token: str = "") -> HttpResponse:
         else:
             onboarding = onboarding_return_unverified(partner=partner, redirect=parsed)
     except RedirectError as error:
-        return _error(request, partner, f"360Dialog's answer could not be read: {error}")
+        message = _("360Dialog's answer could not be read (%(problem)s).") % {"problem": error}
+        return _error(request, partner, message)
     except ReturnError as error:
         return _error(request, partner, error.message)
     context = {
@@ -195,7 +197,7 @@ def _onboarding_url(partner: Partner, onboarding: Onboarding) -> str:
     )
 
 
-def _error(request: HttpRequest, partner: Partner, message: str, lang: str = "") -> HttpResponse:
+def _error(request: HttpRequest, partner: Partner, message: object, lang: str = "") -> HttpResponse:
     context = {
         "partner": partner,
         "message": message,
