@@ -1,0 +1,366 @@
+"""The end client's path, server side: signup, launch, return (every bad case), status."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import timedelta
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from django.test import Client as HttpClient
+from django.utils import timezone
+
+from channels.models import Channel
+from clients.models import Invite, Onboarding, TimelineEntry
+from dialog360.signatures import io_signature_matches
+from portal.models import Partner
+from portal.tenancy import partner_scope
+from portal.tests.factories import PartnerFactory
+
+pytestmark = pytest.mark.django_db
+HUB = "https://hub.example"
+
+
+@pytest.fixture
+def partner() -> Partner:
+    return PartnerFactory.create(
+        slug="acme",
+        name="Acme Telecom",
+        hub_partner_id="aAbBcCPA",
+        hub_url=HUB,
+        headline="WhatsApp for your shop",
+        support_email="help@acme.example",
+    )
+
+
+def start(http, partner, **data) -> Onboarding:
+    response = http.post(
+        f"/p/{partner.slug}/",
+        {
+            "email": "ada@example.com",
+            "contact_name": "Ada",
+            "phone_number": "+49 151 12345678",
+            **data,
+        },
+    )
+    assert response.status_code == 302, response.content
+    public_id = response["Location"].rstrip("/").split("/")[-1]
+    with partner_scope(partner):
+        return Onboarding.objects.get(public_id=public_id)
+
+
+def launch(http, partner, onboarding) -> tuple[str, dict[str, str]]:
+    response = http.get(f"/p/{partner.slug}/o/{onboarding.public_id}/launch/")
+    assert response.status_code == 302
+    location = response["Location"]
+    return location, dict(parse_qsl(urlsplit(location).query))
+
+
+def token_of(params) -> str:
+    return urlsplit(params["redirect_url"]).path.split("/")[-2]
+
+
+def test_the_signup_page_is_branded_accessible_and_allows_popups(partner):
+    response = HttpClient().get("/p/acme/")
+
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin-allow-popups"
+    policy = dict(
+        directive.strip().split(" ", 1)
+        for directive in response["Content-Security-Policy"].split(";")
+    )
+    assert policy["script-src"] == "'self'"  # no inline script at all (a nonce when one is used)
+    assert policy["frame-ancestors"] == "'none'"
+    assert "WhatsApp for your shop" in text and "help@acme.example" in text
+    assert '<label for="id_email">E-mail address</label>' in text
+    assert 'autocomplete="email"' in text
+
+
+def test_the_page_is_german_on_request(partner):
+    response = HttpClient().get("/p/acme/?lang=de")
+
+    text = response.content.decode()
+    assert response["Content-Language"] == "de"
+    assert '<html lang="de">' in text
+    assert '<label for="id_email">E-Mail-Adresse</label>' in text
+    assert ">Weiter<" in text
+
+
+def test_the_browser_language_is_used_without_lang(partner):
+    response = HttpClient().get("/p/acme/", HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9")
+
+    assert response["Content-Language"] == "de"
+
+
+def test_errors_are_shown_next_to_their_fields_and_nothing_is_made(partner):
+    response = HttpClient().post("/p/acme/", {"email": "not-an-email", "phone_number": "12ab"})
+
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert 'role="alert">Enter a valid email address.' in text
+    assert "Enter the number with its country code" in text
+    with partner_scope(partner):
+        assert Onboarding.objects.count() == 0
+
+
+def test_signup_starts_an_onboarding(partner):
+    onboarding = start(HttpClient(), partner, lang="de")
+
+    assert (
+        onboarding.email,
+        onboarding.contact_name,
+        onboarding.phone_number,
+        onboarding.lang,
+    ) == (
+        "ada@example.com",
+        "Ada",
+        "4915112345678",
+        "de",
+    )
+    assert onboarding.status == Onboarding.Status.STARTED
+    page = HttpClient().get(f"/p/acme/o/{onboarding.public_id}/")
+    assert page["Cross-Origin-Opener-Policy"] == "same-origin-allow-popups"
+    assert "WhatsApp verbinden" in page.content.decode()  # the onboarding's language
+
+
+def test_launch_redirects_to_the_hub_with_every_parameter(partner):
+    http = HttpClient()
+    onboarding = start(http, partner)
+
+    location, params = launch(http, partner, onboarding)
+
+    assert location.startswith(f"{HUB}/dashboard/app/aAbBcCPA/permissions?email=")
+    assert list(params) == [
+        "email",
+        "name",
+        "number",
+        "state",
+        "redirect_url",
+        "partner",
+        "next",
+        "lang",
+        "plan_selection",
+    ]
+    assert params["state"] == params["partner"] == str(onboarding.public_id)
+    assert (params["email"], params["name"], params["number"]) == (
+        "ada@example.com",
+        "Ada",
+        "4915112345678",
+    )
+    assert (params["next"], params["lang"], params["plan_selection"]) == ("signup", "en", "regular")
+    token = token_of(params)
+    assert params["redirect_url"] == f"https://portal.test/p/acme/r/{token}/"
+    onboarding.refresh_from_db()
+    assert onboarding.return_token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert onboarding.status == Onboarding.Status.OPENED
+
+
+def test_every_launch_mints_a_fresh_token_and_io_signature():
+    partner = PartnerFactory.create(
+        slug="signed",
+        hub_url=HUB,
+        hub_partner_id="sigPA",
+        platform_secret="s3cret",
+        io_signature_enabled=True,
+    )
+    http = HttpClient()
+    onboarding = start(http, partner)
+
+    _, first = launch(http, partner, onboarding)
+    _, second = launch(http, partner, onboarding)
+
+    assert token_of(first) != token_of(second)
+    for params in (first, second):
+        assert io_signature_matches(
+            "sigPA", "s3cret", params["io_signature"], params["io_timestamp"]
+        )
+    with partner_scope(partner):
+        assert TimelineEntry.objects.filter(kind=TimelineEntry.Kind.LAUNCHED).count() == 2
+
+
+def returned(http, partner, token, query):
+    return http.get(f"/p/{partner.slug}/r/{token}/?{query}")
+
+
+def test_a_return_records_client_channels_and_enqueues_a_check(
+    partner, django_capture_on_commit_callbacks
+):
+    http = HttpClient()
+    onboarding = start(http, partner)
+    token = token_of(launch(http, partner, onboarding)[1])
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = returned(
+            http, partner, token, "client=oaY9LLfUCL&channels=%5By9MiLoCH%2CabC123%5D"
+        )
+
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin-allow-popups"
+    assert f'data-status-page="/p/acme/o/{onboarding.public_id}/"' in text
+    assert 'data-origin="https://portal.test"' in text
+    assert len(callbacks) == 1  # the Partner API check
+    onboarding.refresh_from_db()
+    assert onboarding.status == Onboarding.Status.RETURNED
+    assert onboarding.client.hub_client_id == "oaY9LLfUCL"
+    with partner_scope(partner):
+        assert sorted(Channel.objects.values_list("hub_channel_id", flat=True)) == [
+            "abC123",
+            "y9MiLoCH",
+        ]
+        assert set(Channel.objects.values_list("onboarding_id", flat=True)) == {onboarding.pk}
+
+
+def test_a_direct_payment_return_records_grants_and_withdrawals():
+    partner = PartnerFactory.create(
+        slug="direct", hub_url=HUB, payment_mode=Partner.PaymentMode.DIRECT
+    )
+    http = HttpClient()
+    onboarding = start(http, partner)
+    token = token_of(launch(http, partner, onboarding)[1])
+
+    returned(http, partner, token, "client=c1&channels=[a1]&revoked=[b2]")
+
+    with partner_scope(partner):
+        permissions = dict(Channel.objects.values_list("hub_channel_id", "permission"))
+    assert permissions == {"a1": "granted", "b2": "revoked"}
+
+
+def assert_refused(response, message, partner, before):
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    with partner_scope(partner):
+        assert (Onboarding.objects.count(), Channel.objects.count()) == before
+
+
+def test_bad_returns_get_a_clear_error_and_change_nothing(partner):
+    http = HttpClient()
+    onboarding = start(http, partner)
+    token = token_of(launch(http, partner, onboarding)[1])
+    other = PartnerFactory.create(slug="other", hub_url=HUB)
+    other_onboarding = start(http, other)
+    other_token = token_of(launch(http, other, other_onboarding)[1])
+
+    assert_refused(
+        returned(http, partner, "forged-token", "client=c1&channels=[a1]"),
+        "This link is not valid",
+        partner,
+        (1, 0),
+    )
+    assert_refused(
+        returned(http, partner, other_token, "client=c1&channels=[a1]"),
+        "This link belongs to another provider.",
+        partner,
+        (1, 0),
+    )
+    assert_refused(
+        returned(http, partner, token, "client=c1&channels=a1"),
+        "channels must be a bracketed list",
+        partner,
+        (1, 0),
+    )
+    assert_refused(
+        returned(http, partner, token, "channels=[a1]"), "client is missing", partner, (1, 0)
+    )
+    with partner_scope(partner):
+        Onboarding.objects.filter(pk=onboarding.pk).update(
+            expires_at=timezone.now() - timedelta(seconds=1)
+        )
+    assert_refused(
+        returned(http, partner, token, "client=c1&channels=[a1]"),
+        "This link has expired",
+        partner,
+        (1, 0),
+    )
+
+
+def test_a_replay_with_the_same_data_is_harmless_and_with_other_data_refused(partner):
+    http = HttpClient()
+    onboarding = start(http, partner)
+    token = token_of(launch(http, partner, onboarding)[1])
+    assert returned(http, partner, token, "client=c1&channels=[a1]").status_code == 200
+
+    again = returned(http, partner, token, "client=c1&channels=%5Ba1%5D")
+    forged = returned(http, partner, token, "client=c2&channels=[a1,b2]")
+
+    assert again.status_code == 200
+    assert_refused(forged, "This link was already used.", partner, (1, 1))
+    onboarding.refresh_from_db()
+    assert onboarding.client.hub_client_id == "c1"
+
+
+def test_a_return_without_our_token_is_unverified(partner, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = HttpClient().get("/p/acme/r/?client=c9&channels=[z9]")
+
+    assert response.status_code == 200
+    assert len(callbacks) == 1
+    with partner_scope(partner):
+        onboarding = Onboarding.objects.get()
+        assert onboarding.verified is False
+        assert Channel.objects.get().permission == "unknown"
+
+
+def test_the_status_json_explains_each_channel(partner):
+    http = HttpClient()
+    onboarding = start(http, partner, lang="de")
+    token = token_of(launch(http, partner, onboarding)[1])
+    returned(http, partner, token, "client=c1&channels=[a1]")
+    with partner_scope(partner):
+        Channel.objects.update(status="submitted", phone_number="4915112345678")
+
+    data = http.get(f"/p/acme/o/{onboarding.public_id}/status.json").json()
+
+    assert data == {
+        "status": "returned",
+        "returned": True,
+        "done": False,
+        "headline": "Ihre Nummer ist auf dem Weg. Diese Seite aktualisiert sich von selbst.",
+        "channels": [
+            {
+                "number": "+4915112345678",
+                "step": "submitted",
+                "steps_done": ["created", "submitted"],
+                "label": "Wird geprüft",
+                "explanation": "Meta prüft Ihr Unternehmen und Ihre Nummer. "
+                "Das dauert meist nur wenige Minuten.",
+                "failed": False,
+            }
+        ],
+    }
+
+
+def test_an_unknown_onboarding_is_404(partner):
+    assert HttpClient().get("/p/acme/o/00000000-0000-0000-0000-000000000000/").status_code == 404
+
+
+def test_an_invite_prefills_the_form_until_it_expires_or_is_revoked(partner):
+    invite = Invite.objects.create(
+        partner=partner,
+        token="inv1",
+        email="bea@example.com",
+        contact_name="Bea",
+        phone_number="4915100000000",
+        partner_payload="crm-42",
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+    text = HttpClient().get("/p/acme/?invite=inv1").content.decode()
+    assert 'value="bea@example.com"' in text and 'value="crm-42"' not in text
+
+    onboarding = start(HttpClient(), partner, invite="inv1")
+    assert onboarding.partner_payload == "crm-42"
+
+    with partner_scope(partner):
+        Invite.objects.filter(pk=invite.pk).update(revoked_at=timezone.now())
+    assert (
+        'value="bea@example.com"' not in HttpClient().get("/p/acme/?invite=inv1").content.decode()
+    )
+
+
+def test_return_tokens_never_reach_the_logs(partner, caplog):
+    HttpClient().get("/p/acme/r/secret-token-123/?client=c1&channels=[a1]")
+
+    assert "secret-token-123" not in caplog.text
+    assert re.search(r"/p/acme/r/\[redacted\]/", caplog.text)
