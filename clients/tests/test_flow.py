@@ -57,7 +57,7 @@ def launch(http, partner, onboarding) -> tuple[str, dict[str, str]]:
     return location, dict(parse_qsl(urlsplit(location).query))
 
 
-def token_of(params) -> str:
+def token_of(params):
     return urlsplit(params["redirect_url"]).path.split("/")[-2]
 
 
@@ -204,6 +204,7 @@ def test_a_return_records_client_channels_and_enqueues_a_check(
     assert len(callbacks) == 1  # the Partner API check
     onboarding.refresh_from_db()
     assert onboarding.status == Onboarding.Status.RETURNED
+    assert onboarding.client is not None
     assert onboarding.client.hub_client_id == "oaY9LLfUCL"
     with partner_scope(partner):
         assert sorted(Channel.objects.values_list("hub_channel_id", flat=True)) == [
@@ -288,6 +289,7 @@ def test_a_replay_with_the_same_data_is_harmless_and_with_other_data_refused(par
     assert again.status_code == 200
     assert_refused(forged, "This link was already used.", partner, (1, 1))
     onboarding.refresh_from_db()
+    assert onboarding.client is not None
     assert onboarding.client.hub_client_id == "c1"
 
 
