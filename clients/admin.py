@@ -1,9 +1,16 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
-from clients.models import Client, Notification, Onboarding, TimelineEntry
-from portal.admin_tenancy import TenantAdmin, TenantInline
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from clients.invites import INVITE_LIFETIME, invite_prepare, invite_url, invites_revoke
+from clients.models import Client, Invite, Notification, Onboarding, TimelineEntry
+from portal.admin_tenancy import TenantAdmin, TenantInline, partner_access
+from portal.models import Partner
 
 
 class TimelineInline(TenantInline):
@@ -72,3 +79,61 @@ class NotificationAdmin(TenantAdmin):
         "last_error",
     ]
     list_select_related = ["onboarding"]
+
+
+@admin.register(Invite)
+class InviteAdmin(TenantAdmin):
+    """Account managers send clients a pre-filled signup link; it expires and can be revoked."""
+
+    list_display = ["created_at", "partner", "email", "contact_name", "expires_at", "state"]
+    search_fields = ["email", "contact_name", "partner_payload"]
+    fields = [
+        "partner",
+        "email",
+        "contact_name",
+        "phone_number",
+        "partner_payload",
+        "expires_at",
+        "link",
+        "revoked_at",
+    ]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        access = partner_access(request)
+        return access.all_partners or bool(access.partner_ids(managed=True))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = ["link", "revoked_at"]
+        return readonly if obj is None else ["partner", *readonly]
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"expires_at": timezone.now() + INVITE_LIFETIME}
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        access = partner_access(request)
+        if db_field.name == "partner" and not access.all_partners:
+            kwargs["queryset"] = Partner.objects.filter(pk__in=access.partner_ids(managed=True))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Invite, form: Any, change: bool) -> None:
+        if not change:
+            invite_prepare(obj)
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="state")
+    def state(self, obj: Invite) -> str:
+        if obj.revoked_at:
+            return "revoked"
+        return "expired" if obj.expires_at <= timezone.now() else "open"
+
+    @admin.display(description="link to send")
+    def link(self, obj: Invite) -> str:
+        return invite_url(obj) if obj.pk else "(made when you save)"
+
+    @admin.action(description="Revoke the selected invites")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Invite]) -> None:
+        access = partner_access(request)
+        managed = [invite.pk for invite in queryset if access.may_manage(invite.partner_id)]
+        count = invites_revoke(invite_ids=managed)
+        self.message_user(request, f"{count} invite(s) revoked.", messages.SUCCESS)

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.db import models
 from django.test import Client as HttpClient
 from django.urls import reverse
+from django.utils import timezone
 
 from channels.tests.factories import ApiKeyFactory, ChannelFactory
+from clients.models import Invite
 from clients.tests.factories import (
     ClientFactory,
     NotificationFactory,
@@ -32,6 +35,7 @@ TENANT_MODELS = [
     "clients.onboarding",
     "clients.timelineentry",
     "clients.notification",
+    "clients.invite",
     "channels.channel",
     "channels.apikey",
     "webhooks.webhookevent",
@@ -58,6 +62,13 @@ def make_tenant(marker: str) -> Tenant:
         partner=partner, client=client, email=f"signup@{marker}.example", contact_name=marker
     )
     entry = TimelineEntryFactory.create(onboarding=onboarding, message=f"{marker} popup launched")
+    invite = Invite.objects.create(
+        partner=partner,
+        token=f"{marker}-invite",
+        email=f"invitee@{marker}.example",
+        contact_name=f"{marker} invitee",
+        expires_at=timezone.now() + timedelta(days=1),
+    )
     notification = NotificationFactory.create(
         onboarding=onboarding, subject=f"{marker} number ready", key=f"{marker}:key_ready"
     )
@@ -74,6 +85,7 @@ def make_tenant(marker: str) -> Tenant:
             "clients.onboarding": onboarding,
             "clients.timelineentry": entry,
             "clients.notification": notification,
+            "clients.invite": invite,
             "channels.channel": channel,
             "channels.apikey": api_key,
             "webhooks.webhookevent": event,

@@ -43,6 +43,7 @@ def test_every_model_with_a_partner_column_is_a_tenant_model_with_the_tenant_man
         "clients.Onboarding",
         "clients.TimelineEntry",
         "clients.Notification",
+        "clients.Invite",
         "channels.Channel",
         "channels.ApiKey",
         "webhooks.WebhookEvent",
