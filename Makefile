@@ -9,7 +9,7 @@ DEV_STAMP := $(VENV)/.dev-installed
 test services unit: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 test services unit: export REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: demo test lint typecheck unit services lock clean
+.PHONY: demo test lint typecheck unit services browser lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,14 @@ demo: $(RUNTIME_STAMP)
 	$(BIN)/python scripts/demo.py
 
 ## test: lint, type-check and the whole test suite against PostgreSQL and Redis
-test: $(DEV_STAMP) services lint typecheck unit
+test: $(DEV_STAMP) services browser lint typecheck unit
+
+# The browser tests drive Debian's Chromium with Playwright (a browser download cannot work
+# offline): installed with apt when it is missing, or point CHROMIUM at another build.
+export CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || (echo "Installing Chromium for the browser tests (apt)..." && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 services: $(DEV_STAMP)
 	@$(BIN)/python -m scripts.check_services

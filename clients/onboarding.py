@@ -119,14 +119,13 @@ def return_url(partner: Partner, token: str) -> str:
 
 def onboarding_return(*, partner: Partner, token: str, redirect: Redirect) -> Onboarding:
     """Record a return that carries our token. Raises ReturnError, changing nothing, for an
-    unknown or expired token, another partner's, or a replay with different parameters."""
+    unknown or expired token, another partner's, or a replay with different parameters.
+
+    Locks the client's row before the onboarding's, in the order webhook processing takes them,
+    so the two never deadlock."""
     with transaction.atomic():
-        onboarding = (
-            Onboarding.objects.select_for_update()
-            .filter(return_token_hash=token_hash(token))
-            .first()
-        )
-        if onboarding is None:
+        found = Onboarding.objects.filter(return_token_hash=token_hash(token)).first()
+        if found is None:
             # Looked up across partners on purpose, to say whose it is not.
             other = Onboarding._base_manager.filter(return_token_hash=token_hash(token))
             raise ReturnError(
@@ -134,14 +133,18 @@ def onboarding_return(*, partner: Partner, token: str, redirect: Redirect) -> On
                 if other.exists()
                 else _("This link is not valid. Please start again from the signup page.")
             )
-        if onboarding.expires_at <= timezone.now():
+        if found.expires_at <= timezone.now():
             raise ReturnError(_("This link has expired. Please start again from the signup page."))
         data = _return_data(redirect)
+        if found.returned_at is not None and found.return_data != data:
+            raise ReturnError(_("This link was already used."))
+        client = client_upsert(partner=partner, hub_client_id=redirect.client_id)
+        onboarding = Onboarding.objects.select_for_update().get(pk=found.pk)
         if onboarding.returned_at is not None:
             if onboarding.return_data != data:
                 raise ReturnError(_("This link was already used."))
             return onboarding  # the same return again (a reload): nothing new
-        _record(partner, onboarding, redirect, data, verified=True)
+        _record(partner, onboarding, client, redirect, data, verified=True)
         return onboarding
 
 
@@ -161,7 +164,8 @@ def onboarding_return_unverified(*, partner: Partner, redirect: Redirect) -> Onb
             "Returned from 360Dialog without our link: unverified until the Partner API "
             "confirms it.",
         )
-        _record(partner, onboarding, redirect, _return_data(redirect), verified=False)
+        client = client_upsert(partner=partner, hub_client_id=redirect.client_id)
+        _record(partner, onboarding, client, redirect, _return_data(redirect), verified=False)
         return onboarding
 
 
@@ -176,6 +180,7 @@ def _return_data(redirect: Redirect) -> dict[str, object]:
 def _record(
     partner: Partner,
     onboarding: Onboarding,
+    client: Client,
     redirect: Redirect,
     data: dict[str, object],
     *,
@@ -184,7 +189,6 @@ def _record(
     from channels.models import Channel
     from channels.services import channel_permission_set
 
-    client: Client = client_upsert(partner=partner, hub_client_id=redirect.client_id)
     if onboarding.client_id != client.pk:
         onboarding_attach_client(onboarding=onboarding, client=client)
     onboarding.returned_at = timezone.now()

@@ -34,16 +34,28 @@ from portal.tenancy import partner_view
 LANGS = {code for code, _ in settings.LANGUAGES}
 
 
-def opens_popups(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """The page opens 360Dialog's popup and must keep talking to it (and it back to us)."""
+def opener_policy(
+    policy: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Cross-Origin-Opener-Policy for pages that take part in the popup: the opening page
+    keeps its popup (`same-origin-allow-popups`); what loads inside the popup (the launch
+    redirect, the return page after 360Dialog's cross-origin pages) must not cut the popup off
+    from its opener (`unsafe-none`; Chromium applies COOP to redirects too)."""
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        response["Cross-Origin-Opener-Policy"] = "same-origin-allow-popups"
-        return response
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            response = view(request, *args, **kwargs)
+            response["Cross-Origin-Opener-Policy"] = policy
+            return response
 
-    return wrapper
+        return wrapper
+
+    return decorate
+
+
+opens_popups = opener_policy("same-origin-allow-popups")
+in_popup = opener_policy("unsafe-none")
 
 
 def _partner(request: HttpRequest) -> Partner:
@@ -131,6 +143,7 @@ def onboarding_page(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_GET
 @never_cache
 @partner_view
+@in_popup
 def launch(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """Mint this launch's token (and IO signature) and go to 360Dialog."""
     partner = _partner(request)
@@ -155,7 +168,7 @@ def status(request: HttpRequest, public_id: UUID) -> JsonResponse:
 @require_GET
 @never_cache
 @partner_view
-@opens_popups
+@in_popup
 def return_view(request: HttpRequest, token: str = "") -> HttpResponse:
     """360Dialog sends the popup here. With our token: the onboarding it belongs to. Without
     (a direct link, the hub's global redirect URL): an unverified one, checked with the

@@ -198,7 +198,7 @@ def test_a_return_records_client_channels_and_enqueues_a_check(
 
     text = response.content.decode()
     assert response.status_code == 200
-    assert response["Cross-Origin-Opener-Policy"] == "same-origin-allow-popups"
+    assert response["Cross-Origin-Opener-Policy"] == "unsafe-none"  # keeps its opener
     assert f'data-status-page="/p/acme/o/{onboarding.public_id}/"' in text
     assert 'data-origin="https://portal.test"' in text
     assert len(callbacks) == 1  # the Partner API check

@@ -1,0 +1,194 @@
+"""The end client's whole path in headless Chromium: the running portal (live server), a real
+Celery worker, and the hub simulator on its own origin. Screenshots of the signup, popup and
+status pages go to docs/screenshots/ for the README."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from channels.models import ApiKey
+from conftest import ROOT, SIM_PARTNER_ID
+from portal.models import Partner
+from portal.tenancy import partner_scope
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM must still be usable.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("settled_worker")]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT = 60_000
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium: Browser):
+    context = chromium.new_context(viewport={"width": 1000, "height": 900})
+    context.set_default_timeout(TIMEOUT)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def portal(live_server, settings, connect_partner, hubsim):
+    """The partner's portal at the live server, its 360Dialog the simulator."""
+    settings.PUBLIC_BASE_URL = live_server.url
+
+    def make(**values):
+        partner = connect_partner(
+            slug="acme",
+            name="Acme Telecom",
+            headline="WhatsApp for your shop",
+            support_email="help@acme.example",
+            **values,
+        )
+        hubsim.partner(
+            partner_id=SIM_PARTNER_ID,
+            webhook_url=f"{live_server.url}/webhooks/360dialog/{partner.webhook_token}/",
+            require_io_signature=partner.io_signature_enabled,
+        )
+        return partner
+
+    make.url = live_server.url  # type: ignore[attr-defined]
+    return make
+
+
+def sign_up(page: Page, url: str, *, lang: str = "en") -> None:
+    page.goto(f"{url}/p/acme/?lang={lang}")
+    page.get_by_label(re.compile("E-mail|E-Mail")).fill("ada@example.com")
+    page.get_by_label(re.compile("Your name|Ihr Name")).fill("Ada Baker")
+    page.get_by_label(re.compile("WhatsApp")).fill("+49 151 12345678")
+
+
+def grant(popup: Page) -> None:
+    expect(popup.get_by_label("Email")).to_have_value("ada@example.com")
+    popup.get_by_role("button", name="Grant permission").click()
+
+
+def expect_live(page: Page, partner: Partner) -> None:
+    expect(page.locator("[data-headline]")).to_have_text(
+        re.compile("All done|Fertig"), timeout=TIMEOUT
+    )
+    expect(page.locator(".channel__label")).to_have_text(re.compile("Live|Connected|Verbunden"))
+    with partner_scope(partner):
+        assert ApiKey.objects.filter(revoked_at__isnull=True).count() == 1
+
+
+def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_signup_popup_grant_and_live(page, portal, hubsim):
+    partner = portal()
+    page.add_init_script(
+        "const open = window.open; window.open = function (url, name, features) {"
+        " window.openedWith = features; return open.call(window, url, name, features); };"
+    )
+    sign_up(page, portal.url)
+    shot(page, "1-signup")
+    page.get_by_role("button", name="Continue").click()
+
+    with page.expect_popup() as opened:
+        page.get_by_role("link", name="Connect WhatsApp").click()
+    popup = opened.value
+    popup.wait_for_load_state()
+    assert popup.url.startswith(hubsim.base_url)
+    assert page.evaluate("window.openedWith") == "popup=yes,width=600,height=900"
+    shot(popup, "2-popup")
+    with popup.expect_event("close"):
+        grant(popup)
+
+    expect_live(page, partner)
+    shot(page, "3-status")
+    [channel_id] = [c["id"] for c in hubsim.state()["channels"]]
+    assert hubsim.channel(channel_id)["keys_created"] == 1
+
+
+def test_a_blocked_popup_offers_the_same_tab(page, portal):
+    partner = portal()
+    page.add_init_script("window.open = function () { return null; };")
+    sign_up(page, portal.url)
+    page.get_by_role("button", name="Continue").click()
+
+    page.get_by_role("link", name="Connect WhatsApp").click()
+    blocked = page.get_by_role("alert").filter(has_text="blocked")
+    expect(blocked).to_be_visible()
+    blocked.get_by_role("link", name="Open 360Dialog in this tab instead").click()
+    grant(page)
+
+    # No opener: the return page goes on to the status page by itself.
+    expect(page).to_have_url(re.compile(r"/p/acme/o/[0-9a-f-]+/$"))
+    expect_live(page, partner)
+
+
+def test_closing_the_popup_shows_a_way_to_try_again(page, portal):
+    partner = portal()
+    sign_up(page, portal.url)
+    page.get_by_role("button", name="Continue").click()
+
+    with page.expect_popup() as opened:
+        page.get_by_role("link", name="Connect WhatsApp").click()
+    opened.value.close()
+    closed = page.get_by_role("alert").filter(has_text="closed before you finished")
+    expect(closed).to_be_visible()
+
+    with page.expect_popup() as reopened:
+        closed.get_by_role("button", name="Try again").click()
+    popup = reopened.value
+    with popup.expect_event("close"):
+        grant(popup)
+    expect_live(page, partner)
+
+
+def test_direct_payment_with_io_signature(page, portal, hubsim):
+    partner = portal(payment_mode=Partner.PaymentMode.DIRECT, io_signature_enabled=True)
+    sign_up(page, portal.url)
+    page.get_by_role("button", name="Continue").click()
+
+    with page.expect_popup() as opened:
+        page.get_by_role("link", name="Connect WhatsApp").click()
+    popup = opened.value
+    assert "io_signature=" in popup.url and "io_timestamp=" in popup.url
+    with popup.expect_event("close"):
+        grant(popup)
+
+    expect_live(page, partner)
+    [channel] = hubsim.state()["channels"]
+    assert channel["permission"] is True
+
+
+def test_the_german_page(page, portal, hubsim):
+    partner = portal()
+    sign_up(page, portal.url, lang="de")
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(page.get_by_label("E-Mail-Adresse")).to_have_value("ada@example.com")
+    page.get_by_role("button", name="Weiter").click()
+
+    with page.expect_popup() as opened:
+        page.get_by_role("link", name="WhatsApp verbinden").click()
+    popup = opened.value
+    assert "lang=de" in popup.url
+    expect(popup.locator("html")).to_have_attribute("lang", "de")
+    with popup.expect_event("close"):
+        grant(popup)
+    expect_live(page, partner)
