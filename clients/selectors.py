@@ -14,6 +14,16 @@ from clients.models import Invite, Onboarding
 STEPS = ("created", "submitted", "ready", "running", "key", "live")
 
 
+def step_labels() -> list[tuple[str, str]]:
+    return list(
+        zip(
+            STEPS,
+            [_("Registered"), _("Checked"), _("Approved"), _("Running"), _("Key ready"), _("Live")],
+            strict=True,
+        )
+    )
+
+
 def invite_get_valid(token: str | None) -> Invite | None:
     """The invite with this token, unless it expired or was revoked."""
     if not token or len(token) > 64:
@@ -36,10 +46,15 @@ class ChannelProgress:
     failed: bool
 
     def as_dict(self) -> dict[str, object]:
+        reached = STEPS.index(self.step)
         return {
             "number": self.number,
             "step": self.step,
-            "steps_done": list(STEPS[: STEPS.index(self.step) + 1]),
+            "steps_done": list(STEPS[: reached + 1]),
+            "steps": [
+                {"name": name, "label": str(label), "done": index <= reached}
+                for index, (name, label) in enumerate(step_labels())
+            ],
             "label": self.label,
             "explanation": self.explanation,
             "failed": self.failed,

@@ -325,6 +325,14 @@ def test_the_status_json_explains_each_channel(partner):
                 "number": "+4915112345678",
                 "step": "submitted",
                 "steps_done": ["created", "submitted"],
+                "steps": [
+                    {"name": "created", "label": "Registriert", "done": True},
+                    {"name": "submitted", "label": "Geprüft", "done": True},
+                    {"name": "ready", "label": "Freigegeben", "done": False},
+                    {"name": "running", "label": "Aktiv", "done": False},
+                    {"name": "key", "label": "Schlüssel bereit", "done": False},
+                    {"name": "live", "label": "Live", "done": False},
+                ],
                 "label": "Wird geprüft",
                 "explanation": "Meta prüft Ihr Unternehmen und Ihre Nummer. "
                 "Das dauert meist nur wenige Minuten.",

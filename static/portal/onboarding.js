@@ -57,7 +57,21 @@
           var explanation = document.createElement("p");
           explanation.className = "channel__explanation";
           explanation.textContent = channel.explanation;
-          item.append(number, label, explanation);
+          var steps = document.createElement("ol");
+          steps.className = "steps";
+          channel.steps.forEach(function (step) {
+            var entry = document.createElement("li");
+            entry.className = "step" + (step.done ? " step--done" : "");
+            entry.textContent = step.label;
+            if (step.done) {
+              var mark = document.createElement("span");
+              mark.className = "visually-hidden";
+              mark.textContent = " ✓";
+              entry.append(mark);
+            }
+            steps.append(entry);
+          });
+          item.append(number, label, explanation, steps);
           return item;
         })
       );
