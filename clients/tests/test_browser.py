@@ -15,8 +15,6 @@ from conftest import ROOT, SIM_PARTNER_ID
 from portal.models import Partner
 from portal.tenancy import partner_scope
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM must still be usable.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("settled_worker")]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM_ARGS = [
@@ -30,9 +28,12 @@ CHROMIUM_ARGS = [
 TIMEOUT = 60_000
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    with sync_playwright() as playwright:
+    # Playwright's sync API keeps an event loop in this thread while it runs, and Django then
+    # refuses ORM calls here; allowed for this module only, and only while the browser is up.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(
             executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=CHROMIUM_ARGS
         )
