@@ -114,40 +114,64 @@ def channel_reconcile(*, partner: Partner, info: ChannelInfo) -> int:
 
 
 def onboarding_check(*, partner: Partner, onboarding_id: int) -> int:
-    """After a return: ask the Partner API about the client's channels and apply what it says
-    (status, permission); an unverified onboarding is confirmed once 360Dialog knows its
-    client. The number of corrections."""
+    """After a return: what 360Dialog says about the client the redirect named. Only a client
+    360Dialog knows is linked, and only if it is not another onboarding's (its `partner`
+    payload names this onboarding, or it has none yet); then its channels and permission are
+    applied as for reconciliation, and keys are queued. The number of corrections."""
     from clients.models import Onboarding
+    from clients.services import onboarding_attach_client
 
-    onboarding = Onboarding.objects.select_related("client").get(pk=onboarding_id)
-    client = onboarding.client
-    if client is None:
+    onboarding = Onboarding.objects.get(pk=onboarding_id)
+    hub_client_id = str(onboarding.return_data.get("client") or "")
+    if not hub_client_id:
         return 0
     corrections = 0
-    try:
-        with partner_api(partner) as api:
-            infos = list(api.iter_channels(filters={"client_id": client.hub_client_id}))
-            for info in infos:
-                with transaction.atomic():
-                    corrections += channel_reconcile(partner=partner, info=info)
-            if partner.payment_mode == Partner.PaymentMode.DIRECT and infos:
-                shared = api.shared_numbers(client.hub_client_id)
-                asked_at = timezone.now()
-                for channel_pk in client.channels.values_list("pk", flat=True):
-                    with transaction.atomic():
-                        channel = Channel.objects.select_for_update().get(pk=channel_pk)
-                        corrections += _permission_reconcile(channel, shared, asked_at)
-        if infos and not onboarding.verified:
-            with transaction.atomic():
+    with partner_api(partner) as api:
+        known = list(api.iter_clients(filters={"id": hub_client_id}))
+        if not known:
+            timeline_add(
+                onboarding,
+                TimelineEntry.Kind.ERROR,
+                f"360Dialog does not know client {hub_client_id}: the return is not trusted.",
+            )
+            return 0
+        with transaction.atomic():
+            client = client_upsert(partner=partner, hub_client_id=hub_client_id, info=known[0])
+            onboarding = Onboarding.objects.select_for_update().get(pk=onboarding_id)
+            others = Onboarding.objects.filter(client=client, started_by_webhook=False).exclude(
+                pk=onboarding.pk
+            )
+            ours = onboarding.client_id == client.pk or client.partner_payload == str(
+                onboarding.public_id
+            )
+            if not ours and others.exists():
+                timeline_add(
+                    onboarding,
+                    TimelineEntry.Kind.ERROR,
+                    f"Client {hub_client_id} belongs to another onboarding: not linked.",
+                )
+                return 0
+            if onboarding.client_id != client.pk:
+                onboarding_attach_client(onboarding=onboarding, client=client)
+            if not onboarding.verified:
                 Onboarding.objects.filter(pk=onboarding.pk).update(verified=True)
                 timeline_add(
                     onboarding,
                     TimelineEntry.Kind.NOTE,
-                    f"Confirmed by the Partner API: client {client.hub_client_id} exists.",
+                    f"Confirmed by the Partner API: client {hub_client_id}.",
                 )
-    finally:
-        for channel_pk in client.channels.values_list("pk", flat=True):
+        for info in api.iter_channels(filters={"client_id": hub_client_id}):
             with transaction.atomic():
-                channel = Channel.objects.select_for_update().get(pk=channel_pk)
-                channel_provision_if_due(channel=channel)
+                corrections += channel_reconcile(partner=partner, info=info)
+        if partner.payment_mode == Partner.PaymentMode.DIRECT:
+            shared = api.shared_numbers(hub_client_id)
+            asked_at = timezone.now()
+            for channel_pk in client.channels.values_list("pk", flat=True):
+                with transaction.atomic():
+                    channel = Channel.objects.select_for_update().get(pk=channel_pk)
+                    corrections += _permission_reconcile(channel, shared, asked_at)
+    for channel_pk in client.channels.values_list("pk", flat=True):
+        with transaction.atomic():
+            channel = Channel.objects.select_for_update().get(pk=channel_pk)
+            channel_provision_if_due(channel=channel)
     return corrections

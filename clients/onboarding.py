@@ -20,8 +20,8 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from clients.models import Client, Invite, Onboarding, TimelineEntry
-from clients.services import client_upsert, onboarding_attach_client, timeline_add
+from clients.models import Invite, Onboarding, TimelineEntry
+from clients.services import timeline_add
 from dialog360.io_link import IoLinkParams, io_link
 from dialog360.redirect import Redirect
 from dialog360.signatures import io_signature_mint
@@ -136,22 +136,30 @@ def onboarding_return(*, partner: Partner, token: str, redirect: Redirect) -> On
         if found.expires_at <= timezone.now():
             raise ReturnError(_("This link has expired. Please start again from the signup page."))
         data = _return_data(redirect)
-        if found.returned_at is not None and found.return_data != data:
-            raise ReturnError(_("This link was already used."))
-        client = client_upsert(partner=partner, hub_client_id=redirect.client_id)
         onboarding = Onboarding.objects.select_for_update().get(pk=found.pk)
         if onboarding.returned_at is not None:
             if onboarding.return_data != data:
                 raise ReturnError(_("This link was already used."))
             return onboarding  # the same return again (a reload): nothing new
-        _record(partner, onboarding, client, redirect, data, verified=True)
+        _record(onboarding, redirect, data)
         return onboarding
 
 
 def onboarding_return_unverified(*, partner: Partner, redirect: Redirect) -> Onboarding:
     """A return without our token (a direct link, the hub's global redirect URL): recorded as
-    unverified until the Partner API confirms the client."""
+    unverified until the Partner API confirms the client. The same parameters again (a reload)
+    find the same onboarding."""
+    data = _return_data(redirect)
     with transaction.atomic():
+        existing = (
+            Onboarding.objects.filter(
+                verified=False, return_data=data, expires_at__gt=timezone.now()
+            )
+            .order_by("-created_at")
+            .first()
+        )
+        if existing is not None:
+            return existing
         onboarding = Onboarding.objects.create(
             partner=partner,
             return_token_hash=token_hash(secrets.token_urlsafe(32)),
@@ -164,8 +172,7 @@ def onboarding_return_unverified(*, partner: Partner, redirect: Redirect) -> Onb
             "Returned from 360Dialog without our link: unverified until the Partner API "
             "confirms it.",
         )
-        client = client_upsert(partner=partner, hub_client_id=redirect.client_id)
-        _record(partner, onboarding, client, redirect, _return_data(redirect), verified=False)
+        _record(onboarding, redirect, data)
         return onboarding
 
 
@@ -177,20 +184,10 @@ def _return_data(redirect: Redirect) -> dict[str, object]:
     }
 
 
-def _record(
-    partner: Partner,
-    onboarding: Onboarding,
-    client: Client,
-    redirect: Redirect,
-    data: dict[str, object],
-    *,
-    verified: bool,
-) -> None:
-    from channels.models import Channel
-    from channels.services import channel_permission_set
-
-    if onboarding.client_id != client.pk:
-        onboarding_attach_client(onboarding=onboarding, client=client)
+def _record(onboarding: Onboarding, redirect: Redirect, data: dict[str, object]) -> None:
+    """Only what the redirect said, on the onboarding itself. Its parameters are not
+    authenticated: clients, channels and permission change only after the Partner API
+    confirms them (channels.reconcile.onboarding_check)."""
     onboarding.returned_at = timezone.now()
     onboarding.return_data = data
     fields = ["returned_at", "return_data", "updated_at"]
@@ -198,34 +195,15 @@ def _record(
         onboarding.status = Onboarding.Status.RETURNED
         fields.append("status")
     onboarding.save(update_fields=fields)
-    for channel_id in [*redirect.channel_ids, *redirect.revoked_ids]:
-        channel, _ = Channel.objects.get_or_create(
-            partner=partner,
-            hub_channel_id=channel_id,
-            defaults={"client": client, "onboarding": onboarding},
-        )
-        if channel.client_id != client.pk:
-            continue  # another client's number: the Partner API check sorts it out
-        if channel.onboarding_id != onboarding.pk:
-            Channel.objects.filter(pk=channel.pk).update(onboarding=onboarding)
-            channel.onboarding = onboarding
-        if verified and partner.payment_mode == Partner.PaymentMode.DIRECT:
-            granted = channel_id not in redirect.revoked_ids
-            channel_permission_set(channel=channel, granted=granted, source="return")
+    withdrawn = f", withdrawn for {len(redirect.revoked_ids)}" if redirect.revoked_ids else ""
     timeline_add(
         onboarding,
         TimelineEntry.Kind.RETURNED,
         f"Returned from 360Dialog: client {redirect.client_id}, "
-        f"{len(redirect.channel_ids)} number(s)"
-        + (
-            f", permission withdrawn for {len(redirect.revoked_ids)}"
-            if redirect.revoked_ids
-            else ""
-        )
-        + ".",
+        f"{len(redirect.channel_ids)} number(s){withdrawn}; checking with the Partner API.",
         data,
     )
     from channels.tasks import check_onboarding
 
-    partner_id, onboarding_id = partner.pk, onboarding.pk
+    partner_id, onboarding_id = onboarding.partner_id, onboarding.pk
     transaction.on_commit(lambda: enqueue(check_onboarding, partner_id, onboarding_id))

@@ -11,8 +11,10 @@ import pytest
 from django.test import Client as HttpClient
 from django.utils import timezone
 
-from channels.models import Channel
-from clients.models import Invite, Onboarding, TimelineEntry
+from channels.models import ApiKey, Channel
+from channels.tests.factories import ApiKeyFactory, ChannelFactory
+from clients.models import Client, Invite, Onboarding, TimelineEntry
+from clients.tests.factories import ClientFactory, OnboardingFactory
 from dialog360.signatures import io_signature_matches
 from portal.models import Partner
 from portal.tenancy import partner_scope
@@ -184,7 +186,7 @@ def returned(http, partner, token, query):
     return http.get(f"/p/{partner.slug}/r/{token}/?{query}")
 
 
-def test_a_return_records_client_channels_and_enqueues_a_check(
+def test_a_return_records_what_it_said_and_enqueues_a_check(
     partner, django_capture_on_commit_callbacks
 ):
     http = HttpClient()
@@ -204,29 +206,44 @@ def test_a_return_records_client_channels_and_enqueues_a_check(
     assert len(callbacks) == 1  # the Partner API check
     onboarding.refresh_from_db()
     assert onboarding.status == Onboarding.Status.RETURNED
-    assert onboarding.client is not None
-    assert onboarding.client.hub_client_id == "oaY9LLfUCL"
+    assert onboarding.return_data == {
+        "client": "oaY9LLfUCL",
+        "channels": ["y9MiLoCH", "abC123"],
+        "revoked": [],
+    }
+    # Unauthenticated parameters: nothing is linked or created before the Partner API says so.
+    assert onboarding.client is None
     with partner_scope(partner):
-        assert sorted(Channel.objects.values_list("hub_channel_id", flat=True)) == [
-            "abC123",
-            "y9MiLoCH",
-        ]
-        assert set(Channel.objects.values_list("onboarding_id", flat=True)) == {onboarding.pk}
+        assert (Client.objects.count(), Channel.objects.count()) == (0, 0)
 
 
-def test_a_direct_payment_return_records_grants_and_withdrawals():
+def test_a_forged_return_cannot_touch_another_clients_number():
     partner = PartnerFactory.create(
         slug="direct", hub_url=HUB, payment_mode=Partner.PaymentMode.DIRECT
     )
+    victim = ClientFactory.create(partner=partner, hub_client_id="vicCLIENT")
+    channel = ChannelFactory.create(
+        client=victim,
+        onboarding=OnboardingFactory.create(partner=partner, client=victim),
+        hub_channel_id="vicCHAN",
+        status="running",
+        permission="granted",
+    )
+    ApiKeyFactory.create(channel=channel)
     http = HttpClient()
     onboarding = start(http, partner)
     token = token_of(launch(http, partner, onboarding)[1])
 
-    returned(http, partner, token, "client=c1&channels=[a1]&revoked=[b2]")
+    returned(http, partner, token, "client=vicCLIENT&channels=[]&revoked=[vicCHAN]")
+    http.get("/p/direct/r/?client=vicCLIENT&channels=[vicCHAN]")
 
     with partner_scope(partner):
-        permissions = dict(Channel.objects.values_list("hub_channel_id", "permission"))
-    assert permissions == {"a1": "granted", "b2": "revoked"}
+        before = channel.onboarding_id
+        channel.refresh_from_db()
+        assert (channel.onboarding_id, channel.permission) == (before, "granted")
+        assert Onboarding.objects.get(channels=channel).client == victim
+        assert ApiKey.objects.get().revoked_at is None
+        assert Onboarding.objects.filter(client=victim).count() == 1
 
 
 def assert_refused(response, message, partner, before):
@@ -234,6 +251,8 @@ def assert_refused(response, message, partner, before):
     assert message in response.content.decode()
     with partner_scope(partner):
         assert (Onboarding.objects.count(), Channel.objects.count()) == before
+        assert Client.objects.count() == 0
+        assert TimelineEntry.objects.filter(kind=TimelineEntry.Kind.RETURNED).count() <= 1
 
 
 def test_bad_returns_get_a_clear_error_and_change_nothing(partner):
@@ -287,10 +306,11 @@ def test_a_replay_with_the_same_data_is_harmless_and_with_other_data_refused(par
     forged = returned(http, partner, token, "client=c2&channels=[a1,b2]")
 
     assert again.status_code == 200
-    assert_refused(forged, "This link was already used.", partner, (1, 1))
+    assert_refused(forged, "This link was already used.", partner, (1, 0))
     onboarding.refresh_from_db()
-    assert onboarding.client is not None
-    assert onboarding.client.hub_client_id == "c1"
+    assert onboarding.return_data["client"] == "c1"
+    with partner_scope(partner):
+        assert TimelineEntry.objects.filter(kind=TimelineEntry.Kind.RETURNED).count() == 1
 
 
 def test_a_return_without_our_token_is_unverified(partner, django_capture_on_commit_callbacks):
@@ -299,10 +319,13 @@ def test_a_return_without_our_token_is_unverified(partner, django_capture_on_com
 
     assert response.status_code == 200
     assert len(callbacks) == 1
+    again = HttpClient().get("/p/acme/r/?client=c9&channels=[z9]")  # a reload: the same one
+    assert again.status_code == 200
     with partner_scope(partner):
         onboarding = Onboarding.objects.get()
         assert onboarding.verified is False
-        assert Channel.objects.get().permission == "unknown"
+        assert onboarding.client is None
+        assert Channel.objects.count() == 0
 
 
 def test_the_status_json_explains_each_channel(partner):
@@ -311,7 +334,12 @@ def test_the_status_json_explains_each_channel(partner):
     token = token_of(launch(http, partner, onboarding)[1])
     returned(http, partner, token, "client=c1&channels=[a1]")
     with partner_scope(partner):
-        Channel.objects.update(status="submitted", phone_number="4915112345678")
+        ChannelFactory.create(
+            client=ClientFactory.create(partner=partner),
+            onboarding=onboarding,
+            status="submitted",
+            phone_number="4915112345678",
+        )
 
     data = http.get(f"/p/acme/o/{onboarding.public_id}/status.json").json()
 
