@@ -3,6 +3,7 @@ launch redirect, the return from 360Dialog, and the status JSON the page polls."
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -32,6 +33,7 @@ from portal.models import Partner
 from portal.tenancy import partner_view
 
 LANGS = {code for code, _ in settings.LANGUAGES}
+logger = logging.getLogger(__name__)
 
 
 def opener_policy(
@@ -181,8 +183,8 @@ def return_view(request: HttpRequest, token: str = "") -> HttpResponse:
         else:
             onboarding = onboarding_return_unverified(partner=partner, redirect=parsed)
     except RedirectError as error:
-        message = _("360Dialog's answer could not be read (%(problem)s).") % {"problem": error}
-        return _error(request, partner, message)
+        logger.info("unreadable return", extra={"problem": str(error)})
+        return _error(request, partner, _("360Dialog's answer could not be read."))
     except ReturnError as error:
         return _error(request, partner, error.message)
     context = {

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from channels.models import ApiKey, Channel
-from channels.reconcile import partner_reconcile
+from channels.reconcile import onboarding_check, partner_reconcile
 from channels.tests.factories import ApiKeyFactory, ChannelFactory
 from clients.models import Client, TimelineEntry
 from clients.tests.factories import ClientFactory, OnboardingFactory
@@ -141,3 +141,68 @@ def test_the_command_names_what_failed(partner, hubsim):
 def test_the_command_refuses_an_unknown_partner(partner):
     with pytest.raises(CommandError, match="--partner: no partner with slug 'nope'"):
         call_command("reconcile", "--partner", "nope")
+
+
+def returned_onboarding(partner, client_id, channel_ids=()):
+    onboarding = OnboardingFactory.create(partner=partner)
+    onboarding.return_data = {"client": client_id, "channels": list(channel_ids), "revoked": []}
+    onboarding.save()
+    return onboarding
+
+
+def test_a_return_is_linked_once_the_partner_api_confirms_it(partner, hubsim):
+    onboarding = returned_onboarding(partner, "")
+    onboarded = hubsim.onboard(
+        partner_id=SIM_PARTNER_ID,
+        email="ada@acme.example",
+        numbers=NUMBERS[:1],
+        partner_payload=str(onboarding.public_id),
+    )
+    hubsim.wait_idle()
+    onboarding.return_data = {"client": onboarded["client_id"], "channels": [], "revoked": []}
+    onboarding.save()
+
+    onboarding_check(partner=partner, onboarding_id=onboarding.pk)
+
+    onboarding.refresh_from_db()
+    assert onboarding.verified is True
+    assert onboarding.client is not None
+    assert onboarding.client.hub_client_id == onboarded["client_id"]
+    assert list(Channel.objects.values_list("onboarding_id", flat=True)) == [onboarding.pk]
+    wait_for(lambda: ApiKey.objects.count() == 1, what="the key")
+
+
+def test_a_return_naming_another_onboardings_client_is_not_linked(partner, hubsim):
+    onboarded = onboard(hubsim, numbers=NUMBERS[:1])
+    victim = ClientFactory.create(partner=partner, hub_client_id=onboarded["client_id"])
+    victims_onboarding = OnboardingFactory.create(partner=partner, client=victim)
+    channel = ChannelFactory.create(
+        client=victim,
+        onboarding=victims_onboarding,
+        hub_channel_id=onboarded["channel_ids"][0],
+        phone_number=NUMBERS[0],
+        status="live",
+    )
+    attacker = returned_onboarding(partner, onboarded["client_id"], onboarded["channel_ids"])
+
+    onboarding_check(partner=partner, onboarding_id=attacker.pk)
+
+    attacker.refresh_from_db()
+    channel.refresh_from_db()
+    assert attacker.client is None
+    assert channel.onboarding_id == victims_onboarding.pk
+    assert list(
+        TimelineEntry.objects.filter(
+            onboarding=attacker, kind=TimelineEntry.Kind.ERROR
+        ).values_list("message", flat=True)
+    ) == [f"Client {onboarded['client_id']} belongs to another onboarding: not linked."]
+
+
+def test_a_return_naming_a_client_360dialog_does_not_know_is_not_trusted(partner, hubsim):
+    onboarding = returned_onboarding(partner, "ghostCL")
+
+    assert onboarding_check(partner=partner, onboarding_id=onboarding.pk) == 0
+
+    onboarding.refresh_from_db()
+    assert onboarding.client is None
+    assert Client.objects.count() == 0

@@ -80,6 +80,10 @@ def sign_up(page: Page, url: str, *, lang: str = "en") -> None:
     page.get_by_label(re.compile("WhatsApp")).fill("+49 151 12345678")
 
 
+def onboarding_page_ready(page: Page) -> None:
+    page.locator("[data-onboarding][data-ready]").wait_for()
+
+
 def grant(popup: Page) -> None:
     expect(popup.get_by_label("Email")).to_have_value("ada@example.com")
     popup.get_by_role("button", name="Grant permission").click()
@@ -108,6 +112,7 @@ def test_signup_popup_grant_and_live(page, portal, hubsim):
     sign_up(page, portal.url)
     shot(page, "1-signup")
     page.get_by_role("button", name="Continue").click()
+    onboarding_page_ready(page)
 
     with page.expect_popup() as opened:
         page.get_by_role("link", name="Connect WhatsApp").click()
@@ -130,6 +135,7 @@ def test_a_blocked_popup_offers_the_same_tab(page, portal):
     page.add_init_script("window.open = function () { return null; };")
     sign_up(page, portal.url)
     page.get_by_role("button", name="Continue").click()
+    onboarding_page_ready(page)
 
     page.get_by_role("link", name="Connect WhatsApp").click()
     blocked = page.get_by_role("alert").filter(has_text="blocked")
@@ -146,6 +152,7 @@ def test_closing_the_popup_shows_a_way_to_try_again(page, portal):
     partner = portal()
     sign_up(page, portal.url)
     page.get_by_role("button", name="Continue").click()
+    onboarding_page_ready(page)
 
     with page.expect_popup() as opened:
         page.get_by_role("link", name="Connect WhatsApp").click()
@@ -165,6 +172,7 @@ def test_direct_payment_with_io_signature(page, portal, hubsim):
     partner = portal(payment_mode=Partner.PaymentMode.DIRECT, io_signature_enabled=True)
     sign_up(page, portal.url)
     page.get_by_role("button", name="Continue").click()
+    onboarding_page_ready(page)
 
     with page.expect_popup() as opened:
         page.get_by_role("link", name="Connect WhatsApp").click()
@@ -184,6 +192,7 @@ def test_the_german_page(page, portal, hubsim):
     expect(page.locator("html")).to_have_attribute("lang", "de")
     expect(page.get_by_label("E-Mail-Adresse")).to_have_value("ada@example.com")
     page.get_by_role("button", name="Weiter").click()
+    onboarding_page_ready(page)
 
     with page.expect_popup() as opened:
         page.get_by_role("link", name="WhatsApp verbinden").click()

@@ -101,7 +101,12 @@ def test_errors_are_shown_next_to_their_fields_and_nothing_is_made(partner):
 
     text = response.content.decode()
     assert response.status_code == 200
-    assert 'role="alert">Enter a valid email address.' in text
+    assert 'aria-describedby="id_email_error"' in text
+    assert (
+        '<div class="form__error" id="id_email_error" role="alert"><p>Enter a valid email address.'
+        in text
+    )
+    assert 'aria-describedby="id_phone_number_helptext id_phone_number_error"' in text
     assert "Enter the number with its country code" in text
     with partner_scope(partner):
         assert Onboarding.objects.count() == 0
@@ -277,12 +282,15 @@ def test_bad_returns_get_a_clear_error_and_change_nothing(partner):
     )
     assert_refused(
         returned(http, partner, token, "client=c1&channels=a1"),
-        "channels must be a bracketed list",
+        "360Dialog&#x27;s answer could not be read.",
         partner,
         (1, 0),
     )
     assert_refused(
-        returned(http, partner, token, "channels=[a1]"), "client is missing", partner, (1, 0)
+        returned(http, partner, token, "channels=[a1]"),
+        "360Dialog&#x27;s answer could not be read.",
+        partner,
+        (1, 0),
     )
     with partner_scope(partner):
         Onboarding.objects.filter(pk=onboarding.pk).update(

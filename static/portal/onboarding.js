@@ -37,8 +37,15 @@
     }, 500);
   }
 
+  var last = "";
+  var poller = null;
+
   function render(data) {
     returned = returned || data.returned;
+    var snapshot = JSON.stringify(data);
+    if (snapshot === last) return data; // unchanged: keep the live region quiet
+    last = snapshot;
+    if (data.done) clearInterval(poller);
     root.querySelector("[data-headline]").textContent = data.headline;
     var list = root.querySelector("[data-channels]");
     if (data.channels.length) {
@@ -97,11 +104,13 @@
     button.addEventListener("click", open);
   });
   window.addEventListener("message", function (event) {
-    if (event.origin !== origin || !event.data || event.data.type !== "onboarding-returned") return;
+    if (event.origin !== origin || (popup && event.source !== popup)) return;
+    if (!event.data || event.data.type !== "onboarding-returned") return;
     returned = true;
     clearInterval(watcher);
     show("");
     refresh();
   });
-  setInterval(refresh, 3000);
+  poller = setInterval(refresh, 3000);
+  root.setAttribute("data-ready", "");
 })();

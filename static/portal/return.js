@@ -6,8 +6,17 @@
   if (!root) return;
   var origin = root.getAttribute("data-origin");
   var statusPage = root.getAttribute("data-status-page");
-  if (window.opener && !window.opener.closed) {
-    window.opener.postMessage(
+  var opener = null;
+  try {
+    // Only our own page: reading its origin throws for any other.
+    if (window.opener && !window.opener.closed && window.opener.location.origin === origin) {
+      opener = window.opener;
+    }
+  } catch (error) {
+    opener = null;
+  }
+  if (opener) {
+    opener.postMessage(
       { type: "onboarding-returned", onboarding: root.getAttribute("data-onboarding-id") },
       origin
     );
