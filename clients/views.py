@@ -106,6 +106,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 lang=lang,
                 invite=invite,
             )
+            _remember(request, onboarding)
             return redirect(_onboarding_url(partner, onboarding))
     else:
         initial = {"invite": invite.token} if invite else {}
@@ -126,7 +127,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 def onboarding_page(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """'Connect WhatsApp' and, once started, the live status of each number."""
     partner = _partner(request)
-    onboarding = _onboarding(public_id)
+    onboarding = _onboarding(request, public_id)
     lang = _language(request, partner, onboarding.lang)
     with translation.override(lang):
         progress = onboarding_progress(onboarding)
@@ -149,7 +150,7 @@ def onboarding_page(request: HttpRequest, public_id: UUID) -> HttpResponse:
 def launch(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """Mint this launch's token (and IO signature) and go to 360Dialog."""
     partner = _partner(request)
-    onboarding = _onboarding(public_id)
+    onboarding = _onboarding(request, public_id)
     try:
         hub_url = onboarding_launch(onboarding=onboarding)
     except ReturnError as error:
@@ -162,7 +163,7 @@ def launch(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @partner_view
 def status(request: HttpRequest, public_id: UUID) -> JsonResponse:
     partner = _partner(request)
-    onboarding = _onboarding(public_id)
+    onboarding = _onboarding(request, public_id)
     with translation.override(_language(request, partner, onboarding.lang)):
         return JsonResponse(onboarding_progress(onboarding))
 
@@ -187,6 +188,7 @@ def return_view(request: HttpRequest, token: str = "") -> HttpResponse:
         return _error(request, partner, _("360Dialog's answer could not be read."))
     except ReturnError as error:
         return _error(request, partner, error.message)
+    _remember(request, onboarding)
     context = {
         "partner": partner,
         "onboarding": onboarding,
@@ -198,9 +200,20 @@ def return_view(request: HttpRequest, token: str = "") -> HttpResponse:
     )
 
 
-def _onboarding(public_id: UUID) -> Onboarding:
+SESSION_ONBOARDINGS = "onboardings"
+
+
+def _remember(request: HttpRequest, onboarding: Onboarding) -> None:
+    """This browser started (or came back to) the onboarding: it may follow it. Its id alone,
+    which also travels to 360Dialog, is not enough to see the numbers."""
+    known: list[str] = request.session.get(SESSION_ONBOARDINGS, [])
+    if str(onboarding.public_id) not in known:
+        request.session[SESSION_ONBOARDINGS] = [*known[-19:], str(onboarding.public_id)]
+
+
+def _onboarding(request: HttpRequest, public_id: UUID) -> Onboarding:
     onboarding = onboarding_get(public_id)
-    if onboarding is None:
+    if onboarding is None or str(public_id) not in request.session.get(SESSION_ONBOARDINGS, []):
         raise Http404("No such onboarding.")
     return onboarding
 

@@ -113,7 +113,8 @@ def test_errors_are_shown_next_to_their_fields_and_nothing_is_made(partner):
 
 
 def test_signup_starts_an_onboarding(partner):
-    onboarding = start(HttpClient(), partner, lang="de")
+    http = HttpClient()
+    onboarding = start(http, partner, lang="de")
 
     assert (
         onboarding.email,
@@ -127,7 +128,7 @@ def test_signup_starts_an_onboarding(partner):
         "de",
     )
     assert onboarding.status == Onboarding.Status.STARTED
-    page = HttpClient().get(f"/p/acme/o/{onboarding.public_id}/")
+    page = http.get(f"/p/acme/o/{onboarding.public_id}/")
     assert page["Cross-Origin-Opener-Policy"] == "same-origin-allow-popups"
     assert "WhatsApp verbinden" in page.content.decode()  # the onboarding's language
 
@@ -376,6 +377,14 @@ def test_the_status_json_explains_each_channel(partner):
             }
         ],
     }
+
+
+def test_only_the_browser_that_started_an_onboarding_may_follow_it(partner):
+    onboarding = start(HttpClient(), partner)
+    stranger = HttpClient()
+
+    for path in ("", "status.json", "launch/"):
+        assert stranger.get(f"/p/acme/o/{onboarding.public_id}/{path}").status_code == 404
 
 
 def test_an_unknown_onboarding_is_404(partner):
