@@ -16,6 +16,15 @@ from portal.queueing import enqueue
 from portal.tenancy import partner_scope
 
 
+def retry_later(task: Task[Any, Any], error: RetryableError) -> None:
+    """Raise the task's retry, after a backoff that honours Retry-After; return when the
+    retries are used up (PARTNER_API_MAX_RETRIES)."""
+    attempt = task.request.retries + 1
+    if attempt <= settings.PARTNER_API_MAX_RETRIES:
+        countdown = backoff_seconds(attempt, at_least=error.retry_after or 0.0)
+        raise task.retry(countdown=countdown, exc=error) from None
+
+
 @shared_task(bind=True, name="hub.provision_api_key", acks_late=True, max_retries=None)
 def provision_api_key(self: Task[Any, Any], partner_id: int, channel_id: int) -> str:
     partner = Partner.objects.get(pk=partner_id)
@@ -23,12 +32,9 @@ def provision_api_key(self: Task[Any, Any], partner_id: int, channel_id: int) ->
         try:
             return channel_api_key_provision(partner=partner, channel_id=channel_id)
         except RetryableError as error:
-            attempt = self.request.retries + 1
-            if attempt > settings.PARTNER_API_MAX_RETRIES:
-                channel_api_key_give_up(channel_id=channel_id, reason=f"gave up: {error}")
-                return "failed"
-            countdown = backoff_seconds(attempt, at_least=error.retry_after or 0.0)
-            raise self.retry(countdown=countdown, exc=error) from None
+            retry_later(self, error)
+            channel_api_key_give_up(channel_id=channel_id, reason=f"gave up: {error}")
+            return "failed"
 
 
 @shared_task(name="hub.reconcile_partner", acks_late=True, soft_time_limit=600, time_limit=660)
@@ -59,8 +65,5 @@ def check_onboarding(self: Task[Any, Any], partner_id: int, onboarding_id: int) 
         try:
             return onboarding_check(partner=partner, onboarding_id=onboarding_id)
         except RetryableError as error:
-            attempt = self.request.retries + 1
-            if attempt > settings.PARTNER_API_MAX_RETRIES:
-                return 0  # reconciliation picks it up
-            countdown = backoff_seconds(attempt, at_least=error.retry_after or 0.0)
-            raise self.retry(countdown=countdown, exc=error) from None
+            retry_later(self, error)
+            return 0  # retries used up: reconciliation picks it up
