@@ -46,6 +46,21 @@ def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1, what: s
         time.sleep(interval)
 
 
+def celery_worker_command(*options: str) -> list[str]:
+    """A Celery worker of the portal on every queue; `options` add to it."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "portal",
+        "worker",
+        "-Q",
+        "default,webhooks,hub",
+        *options,
+    ]
+
+
 def worker_idle(node: str) -> bool:
     """Nothing queued in Redis and nothing running or reserved on the worker `node`."""
     from portal.celery import app
@@ -141,24 +156,9 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Pop
     log.parent.mkdir(exist_ok=True)
     with log.open("wb") as out:
         worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "-Q",
-                "default,webhooks,hub",
-                "-c",
-                "2",
-                "-l",
-                "INFO",
-                "-n",
-                node,
-                "--without-gossip",
-                "--without-mingle",
-            ],
+            celery_worker_command(
+                "-c", "2", "-l", "INFO", "-n", node, "--without-gossip", "--without-mingle"
+            ),
             cwd=ROOT,
             env=env,
             stdout=out,

@@ -51,6 +51,7 @@ def channel_api_key_provision(
     stored (rotation); the stored one is revoked in the same transaction."""
     with transaction.atomic():
         channel = Channel.objects.select_for_update().select_related("client").get(pk=channel_id)
+        channel.partner = partner
         current = ApiKey.objects.filter(channel=channel, revoked_at__isnull=True).exists()
         if current and not replace:
             return Outcome.EXISTS

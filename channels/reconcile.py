@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from channels.hub import partner_api
@@ -20,7 +21,7 @@ from channels.models import Channel
 from channels.services import channel_get_locked, channel_permission_set, channel_provision_if_due
 from clients.models import Client, TimelineEntry
 from clients.services import client_upsert, timeline_add
-from dialog360.api import SharedNumbers
+from dialog360.api import PartnerApiClient, SharedNumbers
 from dialog360.objects import ChannelInfo
 from portal.models import Partner
 
@@ -52,15 +53,28 @@ def partner_reconcile(*, partner: Partner) -> Reconciliation:
                 result.channels += 1
             if partner.payment_mode == Partner.PaymentMode.DIRECT:
                 for client in Client.objects.filter(channels__isnull=False).distinct():
-                    shared = api.shared_numbers(client.hub_client_id)
-                    asked_at = timezone.now()
-                    for channel_pk in client.channels.values_list("pk", flat=True):
-                        with transaction.atomic():
-                            channel = Channel.objects.select_for_update().get(pk=channel_pk)
-                            result.corrections += _permission_reconcile(channel, shared, asked_at)
+                    result.corrections += _permissions_reconcile(api, client)
     finally:
-        result.provisioning = _queue_missing_keys()
+        # Except channels whose last attempt failed for good (an account manager retries
+        # those, by rotating).
+        result.provisioning = _queue_keys(
+            Channel.objects.filter(
+                status__in=KEY_STATUSES, cancelled_at__isnull=True, api_key_error=""
+            )
+        )
     return result
+
+
+def _permissions_reconcile(api: PartnerApiClient, client: Client) -> int:
+    """Direct Payment: each of the client's channels as 360Dialog's shared numbers say."""
+    shared = api.shared_numbers(client.hub_client_id)
+    asked_at = timezone.now()
+    corrections = 0
+    for channel_pk in client.channels.values_list("pk", flat=True):
+        with transaction.atomic():
+            channel = Channel.objects.select_for_update().get(pk=channel_pk)
+            corrections += _permission_reconcile(channel, shared, asked_at)
+    return corrections
 
 
 def _permission_reconcile(channel: Channel, shared: SharedNumbers, asked_at: datetime) -> int:
@@ -72,14 +86,11 @@ def _permission_reconcile(channel: Channel, shared: SharedNumbers, asked_at: dat
     return int(channel_permission_set(channel=channel, granted=granted, source="reconciliation"))
 
 
-def _queue_missing_keys() -> int:
-    """Channels that should have a key and have none, except those whose last attempt failed
-    for good (an account manager retries those, by rotating)."""
+def _queue_keys(channels: QuerySet[Channel]) -> int:
+    """Queue provisioning for those of `channels` that should have a key and have none; each is
+    locked on its own. The number queued."""
     queued = 0
-    candidates = Channel.objects.filter(
-        status__in=KEY_STATUSES, cancelled_at__isnull=True, api_key_error=""
-    ).values_list("pk", flat=True)
-    for channel_pk in list(candidates):
+    for channel_pk in list(channels.values_list("pk", flat=True)):
         with transaction.atomic():
             channel = Channel.objects.select_for_update().get(pk=channel_pk)
             queued += channel_provision_if_due(channel=channel)
@@ -164,14 +175,6 @@ def onboarding_check(*, partner: Partner, onboarding_id: int) -> int:
             with transaction.atomic():
                 corrections += channel_reconcile(partner=partner, info=info)
         if partner.payment_mode == Partner.PaymentMode.DIRECT:
-            shared = api.shared_numbers(hub_client_id)
-            asked_at = timezone.now()
-            for channel_pk in client.channels.values_list("pk", flat=True):
-                with transaction.atomic():
-                    channel = Channel.objects.select_for_update().get(pk=channel_pk)
-                    corrections += _permission_reconcile(channel, shared, asked_at)
-    for channel_pk in client.channels.values_list("pk", flat=True):
-        with transaction.atomic():
-            channel = Channel.objects.select_for_update().get(pk=channel_pk)
-            channel_provision_if_due(channel=channel)
+            corrections += _permissions_reconcile(api, client)
+    _queue_keys(Channel.objects.filter(client=client))
     return corrections

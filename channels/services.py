@@ -35,6 +35,7 @@ def channel_get_locked(*, partner: Partner, info: ChannelInfo) -> Channel:
         partner=partner, hub_channel_id=info.id, defaults={"client": client}
     )
     channel = Channel.objects.select_for_update().select_related("client").get(pk=channel.pk)
+    channel.partner = partner  # known already: no query for it later (channel_may_have_key)
     if channel.onboarding_id is None:
         channel.onboarding = onboarding_for_client(channel.client)
         channel.save(update_fields=["onboarding", "updated_at"])

@@ -161,15 +161,13 @@ def webhook_events_sweep() -> int:
         & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         | Q(status=Status.FAILED, next_attempt_at__lte=now)
     ).order_by("received_at")
-    count = 0
-    for event in due.only("pk", "partner_id", "status").iterator():
-        if event.status == Status.RECEIVED:
-            # Not again for a while, however long the queue is.
-            WebhookEvent.objects.filter(pk=event.pk, status=Status.RECEIVED).update(
-                next_attempt_at=now + wait
-            )
-        count += enqueue_processing(event)
-    return count
+    events = list(due.only("pk", "partner_id", "status"))
+    # A swept `received` event waits its turn again, however long the queue is.
+    WebhookEvent.objects.filter(
+        pk__in=[event.pk for event in events if event.status == Status.RECEIVED],
+        status=Status.RECEIVED,
+    ).update(next_attempt_at=now + wait)
+    return sum(enqueue_processing(event) for event in events)
 
 
 def webhook_event_replay(*, event: WebhookEvent) -> bool:

@@ -20,7 +20,14 @@ from django.db import connection, transaction
 
 from channels.models import Channel
 from clients.models import TimelineEntry
-from conftest import ROOT, _test_database_url, free_port, stop_process, wait_for
+from conftest import (
+    ROOT,
+    _test_database_url,
+    celery_worker_command,
+    free_port,
+    stop_process,
+    wait_for,
+)
 from dialog360.signatures import webhook_signature
 from portal.models import Partner
 from portal.tenancy import partner_scope
@@ -91,15 +98,7 @@ class Stack:
     def start_worker(self, name: str) -> subprocess.Popen[bytes]:
         worker = self._spawn(
             name,
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "-Q",
-                "default,webhooks,hub",
+            celery_worker_command(
                 "--pool",
                 "solo",
                 "-n",
@@ -108,7 +107,7 @@ class Stack:
                 "--without-mingle",
                 "-l",
                 "INFO",
-            ],
+            ),
         )
         return worker
 
