@@ -1,4 +1,4 @@
-"""Logging: one JSON object per line on stdout, with secrets in URL paths redacted.
+"""Logging: one JSON object per line on stdout, with secrets in URLs redacted.
 
 Used by the Django settings and by gunicorn.conf.py, so web, worker and beat log alike.
 """
@@ -14,14 +14,21 @@ from typing import Any
 TOKEN_PATH_PREFIXES = (re.escape("/webhooks/360dialog/"), r"/p/[^/\s]+/r/")
 
 _TOKEN_IN_PATH = re.compile("(" + "|".join(TOKEN_PATH_PREFIXES) + r")[^/\s'\"?#]+")
+# Query parameters whose value is a bearer token: an invite link's `?invite=`, also where the
+# URL travels percent-encoded inside another (a `next=` parameter).
+TOKEN_QUERY_PARAMETERS = ("invite",)
+_TOKEN_IN_QUERY = re.compile(
+    r"((?:[?&]|%3F|%26)(?:" + "|".join(TOKEN_QUERY_PARAMETERS) + r")(?:=|%3D))[^&%\s'\"#]+",
+    re.IGNORECASE,
+)
 
 
 def redact(text: str) -> str:
-    return _TOKEN_IN_PATH.sub(r"\1[redacted]", text)
+    return _TOKEN_IN_QUERY.sub(r"\1[redacted]", _TOKEN_IN_PATH.sub(r"\1[redacted]", text))
 
 
 class RedactTokens(logging.Filter):
-    """Replaces path tokens in the message and drops the request object Django attaches
+    """Replaces URL tokens in the message and drops the request object Django attaches
     (its repr carries the full path)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
