@@ -8,6 +8,7 @@ whose data lacks what the portal relies on, raises PayloadError.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,14 +104,57 @@ Event = ClientEvent | ChannelEvent | ChannelNoticeEvent | TemplateEvent | Unknow
 
 
 def load_payload(body: bytes) -> dict[str, Any]:
-    """The JSON object of a webhook body."""
+    """The JSON object of a webhook body: strict JSON (no NaN or Infinity, no number beyond a
+    float's range) whose strings are valid Unicode without NUL characters, nested at most
+    MAX_PAYLOAD_DEPTH levels, so that any store (PostgreSQL's jsonb among them) can hold it.
+    Raises PayloadError, whose message never quotes the body."""
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise PayloadError(f"body is not valid JSON: {error}") from None
     if not isinstance(payload, dict):
         raise PayloadError(f"body must be a JSON object, got {type(payload).__name__}")
+    _check_storable(payload)
     return payload
+
+
+MAX_PAYLOAD_DEPTH = 64
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("a number is beyond the range of a float")
+    return value
+
+
+def _check_storable(payload: dict[str, Any]) -> None:
+    pending: list[tuple[Any, int]] = [(payload, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_PAYLOAD_DEPTH:
+            raise PayloadError(f"body is nested deeper than {MAX_PAYLOAD_DEPTH} levels")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                _check_text(key)
+                pending.append((item, depth + 1))
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str):
+            _check_text(value)
+
+
+def _check_text(text: str) -> None:
+    if "\x00" in text:
+        raise PayloadError("a string holds a NUL character (\\u0000)")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PayloadError("a string holds a lone surrogate (not valid Unicode)") from None
 
 
 def event_type(payload: Mapping[str, Any]) -> str:

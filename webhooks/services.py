@@ -23,7 +23,7 @@ from dialog360.events import event_id, event_type, load_payload, parse_event
 from dialog360.objects import PayloadError
 from portal.backoff import backoff_seconds
 from portal.models import Partner
-from portal.queueing import enqueue
+from portal.queueing import enqueue, enqueue_on_commit
 from webhooks.handlers import event_dispatch
 from webhooks.models import WebhookEvent
 
@@ -76,7 +76,7 @@ def webhook_receive(*, partner: Partner, body: bytes, headers: dict[str, str]) -
                 last_error=error,
             )
             if status == Status.RECEIVED:
-                transaction.on_commit(lambda: enqueue_processing(event))
+                enqueue_on_commit("webhooks.process_event", event.partner_id, event.pk)
     except IntegrityError:
         return Received(event_pk=None, status="duplicate", duplicate=True)
     if error:
@@ -94,9 +94,7 @@ def webhook_rejection_record(*, partner: Partner, reason: str) -> None:
 
 
 def enqueue_processing(event: WebhookEvent) -> bool:
-    from webhooks.tasks import process_event
-
-    return enqueue(process_event, event.partner_id, event.pk)
+    return enqueue("webhooks.process_event", event.partner_id, event.pk)
 
 
 def webhook_event_process(*, partner: Partner, event_pk: int) -> str:
@@ -176,16 +174,21 @@ def webhook_event_replay(*, event: WebhookEvent) -> bool:
         pk=event.pk, status__in=[Status.FAILED, Status.MALFORMED, Status.IGNORED]
     ).update(status=Status.RECEIVED, next_attempt_at=None)
     if updated:
-        transaction.on_commit(lambda: enqueue_processing(event))
+        enqueue_on_commit("webhooks.process_event", event.partner_id, event.pk)
     return bool(updated)
 
 
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
     kept: dict[str, str] = {}
     for name, value in list(headers.items())[:50]:
-        lowered = name.lower()
-        kept[lowered] = value[:500] if lowered in _KEPT_HEADERS else "[redacted]"
+        lowered = _storable(name.lower())
+        kept[lowered] = _storable(value[:500]) if lowered in _KEPT_HEADERS else "[redacted]"
     return kept
+
+
+def _storable(text: str) -> str:
+    """Text a jsonb column takes: no NUL, no lone surrogate."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def _dedupe_key(hub_id: str, body: bytes) -> str:
