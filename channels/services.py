@@ -3,7 +3,6 @@ and the keys' revocation. Every function runs in its caller's transaction and pa
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils import timezone
 
 from channels.lifecycle import EVENT_STATUS, KEY_STATUSES, Move, move
@@ -13,7 +12,7 @@ from clients.services import client_upsert, onboarding_for_client, timeline_add
 from dialog360.events import ChannelEvent, ChannelNoticeEvent
 from dialog360.objects import ChannelInfo, PayloadError
 from portal.models import Partner
-from portal.queueing import enqueue
+from portal.queueing import enqueue_on_commit
 
 
 class ChannelNotKnownYetError(Exception):
@@ -176,10 +175,7 @@ def channel_provision_if_due(*, channel: Channel) -> bool:
         return False
     if ApiKey.objects.filter(channel=channel, revoked_at__isnull=True).exists():
         return False
-    from channels.tasks import provision_api_key
-
-    partner_id, channel_id = channel.partner_id, channel.pk
-    transaction.on_commit(lambda: enqueue(provision_api_key, partner_id, channel_id))
+    enqueue_on_commit("hub.provision_api_key", channel.partner_id, channel.pk)
     return True
 
 

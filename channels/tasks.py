@@ -53,7 +53,7 @@ def reconcile_all() -> int:
         .values_list("pk", flat=True)
     )
     for partner_id in partner_ids:
-        enqueue(reconcile_partner, partner_id)
+        enqueue("hub.reconcile_partner", partner_id)
     return len(partner_ids)
 
 

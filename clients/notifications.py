@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from clients.models import Notification, Onboarding
 from portal.models import PartnerMembership
-from portal.queueing import enqueue
+from portal.queueing import enqueue, enqueue_on_commit
 
 
 def notification_create(
@@ -38,11 +38,7 @@ def notification_create(
             )
     except IntegrityError:
         return None
-    from clients.tasks import send_notification
-
-    transaction.on_commit(
-        lambda: enqueue(send_notification, notification.partner_id, notification.pk)
-    )
+    enqueue_on_commit("clients.send_notification", notification.partner_id, notification.pk)
     return notification
 
 
@@ -73,15 +69,13 @@ def notification_send(*, notification_id: int) -> bool:
 def notifications_unsent_enqueue() -> int:
     """Enqueue notifications still unsent a while after they were made (the broker was down,
     a worker died, the mail server failed), for up to a day. Needs a scope over all partners."""
-    from clients.tasks import send_notification
-
     now = timezone.now()
     unsent = Notification.objects.filter(
         sent_at__isnull=True,
         created_at__lte=now - timedelta(seconds=settings.WEBHOOK_SWEEP_AFTER_SECONDS),
         created_at__gte=now - timedelta(days=1),
     ).only("pk", "partner_id")
-    return sum(enqueue(send_notification, n.partner_id, n.pk) for n in unsent.iterator())
+    return sum(enqueue("clients.send_notification", n.partner_id, n.pk) for n in unsent.iterator())
 
 
 def _recipients(onboarding: Onboarding) -> list[str]:

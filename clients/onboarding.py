@@ -26,7 +26,7 @@ from dialog360.io_link import IoLinkParams, io_link
 from dialog360.redirect import Redirect
 from dialog360.signatures import io_signature_mint
 from portal.models import Partner
-from portal.queueing import enqueue
+from portal.queueing import enqueue_on_commit
 
 ONBOARDING_LIFETIME = timedelta(days=2)
 StrOrPromise = str | Promise
@@ -203,7 +203,4 @@ def _record(onboarding: Onboarding, redirect: Redirect, data: dict[str, object])
         f"{len(redirect.channel_ids)} number(s){withdrawn}; checking with the Partner API.",
         data,
     )
-    from channels.tasks import check_onboarding
-
-    partner_id, onboarding_id = onboarding.partner_id, onboarding.pk
-    transaction.on_commit(lambda: enqueue(check_onboarding, partner_id, onboarding_id))
+    enqueue_on_commit("hub.check_onboarding", onboarding.partner_id, onboarding.pk)

@@ -1,0 +1,72 @@
+"""The shape of the code, checked on its syntax trees: which app may import which, and that
+every task enqueued by name exists."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = ("portal", "clients", "channels", "webhooks", "dialog360", "hubsim")
+
+
+def sources(*packages: str) -> Iterator[tuple[Path, ast.Module]]:
+    """Every module of `packages` outside tests and migrations, parsed."""
+    for package in packages:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = path.relative_to(ROOT).parts
+            if "tests" in parts or "migrations" in parts:
+                continue
+            yield path, ast.parse(path.read_text(), filename=str(path))
+
+
+def imported_modules(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    """(line, module) for every import in the module, at any depth (function-local too)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.lineno, node.module
+
+
+def imports_from(packages: tuple[str, ...], forbidden: tuple[str, ...]) -> list[str]:
+    return [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path, tree in sources(*packages)
+        for line, module in imported_modules(tree)
+        if module.split(".")[0] in forbidden
+    ]
+
+
+def enqueued_names() -> list[tuple[str, str]]:
+    """(where, task name) for every call of enqueue(...) / enqueue_on_commit(...)."""
+    found = []
+    for path, tree in sources(*APPS):
+        if path == ROOT / "portal" / "queueing.py":
+            continue  # the helpers themselves
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            if name not in ("enqueue", "enqueue_on_commit"):
+                continue
+            where = f"{path.relative_to(ROOT)}:{node.lineno}"
+            first = node.args[0] if node.args else None
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                found.append((where, first.value))
+            else:
+                found.append((where, "<not a literal task name>"))
+    return found
+
+
+def test_every_task_enqueued_by_name_is_registered():
+    from portal.celery import app
+
+    app.loader.import_default_modules()
+    names = enqueued_names()
+
+    assert len(names) >= 5  # the scan finds the calls at all
+    assert [(where, name) for where, name in names if name not in app.tasks] == []
