@@ -14,7 +14,8 @@ from hubsim.server import make_hub_server
 
 DESCRIPTION = (
     "Run the 360Dialog hub simulator: the IO permission page, signed partner webhooks, the "
-    "Partner API (/api/v2) and fault switches (/_sim/faults). Its state lives in memory."
+    "Partner API (/api/v2) and fault switches (/_sim/faults). Its state lives in memory, or "
+    "in --state FILE across restarts."
 )
 
 
@@ -35,6 +36,11 @@ def add_arguments(parser: ArgumentParser) -> None:
         "--partners",
         type=Path,
         help="JSON file with a list of partners to register at start (see README)",
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        help="keep partners, clients, channels and keys in this JSON file across restarts",
     )
     parser.add_argument(
         "--faults",
@@ -60,7 +66,12 @@ def run(options: dict[str, Any], out: Output) -> None:
         except (OSError, ValueError) as error:
             raise UsageError(f"--partners: {error}") from None
     # A busy port: Werkzeug says so and exits with status 1.
-    server, hub = make_hub_server(options["host"], options["port"], faults)
+    try:
+        server, hub = make_hub_server(
+            options["host"], options["port"], faults, state_file=options.get("state")
+        )
+    except (ValueError, KeyError, TypeError) as error:  # an unreadable state file
+        raise UsageError(f"--state: {error!r}") from None
     try:
         for values in partners:
             hub.partner_register(**values)

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,6 +28,7 @@ from dialog360.signatures import (
     io_signature_matches,
     webhook_signature,
 )
+from hubsim import store
 from hubsim.delivery import Delivery, Sender
 from hubsim.faults import LIFECYCLE, Faults
 from hubsim.scheduler import Scheduler
@@ -193,8 +195,11 @@ class Batch:
 
 
 class Hub:
-    def __init__(self, faults: Faults | None = None) -> None:
+    def __init__(self, faults: Faults | None = None, state_file: Path | None = None) -> None:
+        """`state_file`: where the state is kept across restarts (hubsim/store.py); read at
+        start when it exists, rewritten after every change."""
         self.lock = threading.RLock()
+        self.state_file = state_file
         self.initial_faults = faults or Faults()
         self.scheduler = Scheduler()
         self.sender = Sender(
@@ -202,6 +207,11 @@ class Hub:
         )
         self.generation = 0
         self._reset_state()
+        if state_file is not None and state_file.exists():
+            store.load(self, state_file)
+            with self.lock:
+                for channel in self.channels.values():  # lifecycles resume where they stood
+                    self._step_later(channel, self._batch())
 
     def _reset_state(self) -> None:
         self.faults = Faults(**self.initial_faults.as_dict())
@@ -228,6 +238,7 @@ class Hub:
             self.generation += 1
             self.scheduler.clear()
             self._reset_state()
+            self._changed()
         self.sender.drain()  # outside the lock: the sender takes it to record an attempt
 
     def partner_register(self, **values: Any) -> Partner:
@@ -254,6 +265,7 @@ class Hub:
             if partner.require_io_signature and not partner.platform_secret:
                 raise ValueError("require_io_signature needs a platform_secret")
             self.partners[partner_id] = partner
+            self._changed()
             return partner
 
     def faults_update(self, changes: dict[str, Any]) -> Faults:
@@ -461,6 +473,7 @@ class Hub:
             for channel in new:
                 self._step_later(channel, batch)
             self._flush_if_done(batch)
+            self._changed()
             return client, [*chosen, *new]
 
     def permission_set(self, channel_id: str, granted: bool) -> Channel:
@@ -477,6 +490,7 @@ class Hub:
                 batch = self._batch()
                 self._emit(partner, event, channel.as_json(), batch)
                 self._flush_if_done(batch)
+                self._changed()
             return channel
 
     def advance(self, channel_id: str, to: str | None = None) -> Channel:
@@ -489,6 +503,7 @@ class Hub:
             if not channel.remaining_steps:
                 channel.remaining_steps = _steps_after(channel.status, to)
                 self._step_later(channel, batch)
+                self._changed()
             return channel
 
     def event_send(
@@ -593,6 +608,7 @@ class Hub:
                 created_at=now,
             )
             channel.keys.append(key)
+            self._changed()
             body = key.as_json(with_value=True)
             if self.faults.api_key_shape == "list":
                 return {"api_keys": [body]}
@@ -611,12 +627,14 @@ class Hub:
             if key is None:
                 raise HubError(404, "API key not found")
             key.revoked_at = _now()
+            self._changed()
 
     def api_webhook_url_set(self, partner_id: str, url: object) -> dict[str, Any]:
         if not isinstance(url, str) or not _absolute_http(url):
             raise HubError(400, "webhook_url must be an absolute http(s) URL")
         with self.lock:
             self._partner(partner_id).webhook_url = url
+            self._changed()
             return {"webhook_url": url}
 
     # Lifecycle and webhooks
@@ -642,6 +660,7 @@ class Hub:
                 self._emit(partner, "channel_permission_granted", channel.as_json(), batch)
             self._step_later(channel, batch)
             self._flush_if_done(batch)
+            self._changed()
 
     def _emit(self, partner: Partner, event: str, data: Any, batch: Batch) -> None:
         faults = self.faults
@@ -716,6 +735,11 @@ class Hub:
         if self._is_current(delivery):
             self.scheduler.call_later(delay, lambda: self.sender.send(delivery))
 
+    def _changed(self) -> None:
+        """Keep the state on disk, when asked to (the caller holds the lock)."""
+        if self.state_file is not None:
+            store.save(self, self.state_file)
+
     # Lookups
 
     def _partner(self, partner_id: str) -> Partner:
@@ -788,6 +812,7 @@ class Hub:
         if signature in self.used_io_signatures:
             raise HubError(403, "This io_signature was already used; open the link again.")
         self.used_io_signatures.add(signature)
+        self._changed()
 
 
 def _with_query(url: str, query: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -28,9 +29,9 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def make_hub_server(
-    host: str, port: int, faults: Faults | None = None
+    host: str, port: int, faults: Faults | None = None, state_file: Path | None = None
 ) -> tuple[BaseWSGIServer, Hub]:
-    hub = Hub(faults)
+    hub = Hub(faults, state_file=state_file)
     server = make_server(host, port, HubApp(hub), threaded=True, request_handler=_QuietHandler)
     return server, hub
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 from cryptography.fernet import Fernet
@@ -52,7 +53,7 @@ def _path(name: str, default: Path) -> Path:
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
-# Where the embedded database and broker live when no DATABASE_URL / REDIS_URL is given.
+# Where the embedded broker lives when no REDIS_URL is given (development only).
 DATA_DIR = _path("DATA_DIR", BASE_DIR / "var")
 
 _REQUIRED_IN_PRODUCTION = (
@@ -163,9 +164,14 @@ TEMPLATES = [
     },
 ]
 
+# PostgreSQL only: exactly-once key provisioning rests on its row locks (SQLite has none). A
+# Unix socket folder may stand in the host, percent-encoded (`make demo`'s embedded server).
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'portal.sqlite3'}"),
+    "default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/portal"),
 }
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://...).")
+DATABASES["default"]["HOST"] = unquote(DATABASES["default"]["HOST"])
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # The webhook receiver commits its row before answering; it must not run inside a request-wide

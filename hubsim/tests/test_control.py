@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -201,3 +202,78 @@ def test_python_m_hubsim_runs_without_the_portals_settings():
 
     assert result.returncode == 1
     assert result.stderr == "error: --faults: give a JSON object\n"
+
+
+def _start_hubsim(port: int, *options: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "hubsim", "--port", str(port), *options],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _stop_hubsim(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    process.communicate(timeout=10)
+    assert process.returncode == 0
+
+
+def test_a_state_file_keeps_the_hub_across_a_restart(tmp_path):
+    state_file = tmp_path / "hubsim-state.json"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = _start_hubsim(port, "--state", str(state_file), "--faults", '{"webhook_delay": 0}')
+    try:
+        with HubSimControl(base) as control:
+            wait_for(control.healthy, timeout=30, what="the hub simulator")
+            control.partner(partner_id=PARTNER_ID, api_key=API_KEY)
+            onboarded = control.onboard(
+                partner_id=PARTNER_ID, email="ada@example.com", numbers=["4915112345678"]
+            )
+            [channel_id] = onboarded["channel_ids"]
+            control.wait_idle()
+            created = httpx.post(
+                f"{base}/api/v2/partners/{PARTNER_ID}/channels/{channel_id}/api_keys",
+                headers={"X-API-Key": API_KEY},
+            )
+            assert created.status_code == 201
+            before = control.channel(channel_id)
+    finally:
+        _stop_hubsim(process)
+    assert oct(state_file.stat().st_mode & 0o777) == "0o600"  # it holds keys and secrets
+
+    process = _start_hubsim(port, "--state", str(state_file))
+    try:
+        with HubSimControl(base) as control:
+            wait_for(control.healthy, timeout=30, what="the restarted hub simulator")
+            after = control.channel(channel_id)
+            listed = httpx.get(
+                f"{base}/api/v2/partners/{PARTNER_ID}/channels",
+                headers={"X-API-Key": API_KEY},
+            ).json()
+    finally:
+        _stop_hubsim(process)
+
+    assert after == before
+    assert (after["status"], after["keys_created"]) == ("live", 1)
+    key = created.json()["api_key"]
+    assert after["current_key"]["fingerprint"] == hashlib.sha256(key.encode()).hexdigest()[:16]
+    assert [channel["id"] for channel in listed["partner_channels"]] == [channel_id]
+
+
+def test_an_unreadable_state_file_is_refused_with_its_name(tmp_path):
+    state_file = tmp_path / "state.json"
+    state_file.write_text('{"version": 99}')
+    result = subprocess.run(
+        [sys.executable, "-m", "hubsim", "--port", str(free_port()), "--state", str(state_file)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: --state: ValueError(")
+    assert str(state_file) in result.stderr

@@ -131,5 +131,91 @@ def test_the_demo_serves_the_admin_and_a_partner_page_with_a_real_worker(tmp_pat
     assert "Subject: Your WhatsApp number +4915112345678 is ready" in output
     assert f"Admin:        {base}/admin/   login: admin / " in output
     assert f"Signup page:  {base}/p/demo/" in output
+    # Its own PostgreSQL, stopped with the rest; the access log names no webhook token.
+    assert f"Starting PostgreSQL (embedded, data in {tmp_path / 'postgres'})" in output
+    assert not (tmp_path / "postgres" / "postmaster.pid").exists()
+    access_log = [line for line in output.splitlines() if "gunicorn.access" in line]
+    token = webhook_url.rstrip("/").rsplit("/", 1)[-1]
+    assert any('"POST /webhooks/360dialog/[redacted]/ HTTP/1.1" 200' in x for x in access_log)
+    assert not [line for line in access_log if token in line]
     with pytest.raises(ProcessLookupError):
         os.killpg(demo.pid, 0)  # every process of the demo has stopped
+
+
+def _start_demo(data_dir: Path, port: int, hubsim_port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "PORTAL_PORT": str(port),
+        "HUBSIM_PORT": str(hubsim_port),
+        "DEMO_DATA_DIR": str(data_dir),
+    }
+    demo = subprocess.Popen(
+        [sys.executable, "scripts/demo.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    wait_for(lambda: _get(f"http://127.0.0.1:{port}/readyz"), timeout=120, what="the demo")
+    wait_for(lambda: _get(f"http://127.0.0.1:{hubsim_port}/_sim/health"), timeout=60, what="hub")
+    return demo
+
+
+def _stop_demo(demo: subprocess.Popen[bytes]) -> str:
+    os.killpg(demo.pid, signal.SIGINT)
+    return demo.communicate(timeout=60)[0].decode()
+
+
+def _demo_manage(data_dir: Path, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "DJANGO_ENV_FILE": str(data_dir / "demo.env")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+SHOW_ONBOARDINGS = (
+    "from clients.models import Onboarding; from portal.tenancy import all_partners_scope\n"
+    "with all_partners_scope(): [print(o.status) for o in Onboarding.objects.all()]"
+)
+
+
+def test_a_restarted_demo_remembers_both_sides_and_reconciles_nothing(tmp_path):
+    port, hubsim_port = free_port(), free_port()
+    hub = f"http://127.0.0.1:{hubsim_port}"
+    demo = _start_demo(tmp_path, port, hubsim_port)
+    try:
+        onboarded = httpx.post(
+            f"{hub}/_sim/onboard",
+            json={"partner_id": "demoPA", "email": "ada@example.com", "numbers": ["4915112345678"]},
+        ).json()
+        [channel_id] = onboarded["channel_ids"]
+        wait_for(
+            lambda: "live" in _demo_manage(tmp_path, "shell", "-v", "0", "-c", SHOW_ONBOARDINGS),
+            timeout=60,
+            what="the onboarding to go live",
+        )
+        before = httpx.get(f"{hub}/_sim/channels/{channel_id}").json()
+    finally:
+        _stop_demo(demo)
+
+    demo = _start_demo(tmp_path, port, hubsim_port)
+    try:
+        after = httpx.get(f"{hub}/_sim/channels/{channel_id}").json()
+        reconciled = _demo_manage(tmp_path, "reconcile")
+        statuses = _demo_manage(tmp_path, "shell", "-v", "0", "-c", SHOW_ONBOARDINGS)
+    finally:
+        _stop_demo(demo)
+
+    assert after == before
+    assert (after["status"], after["keys_created"]) == ("live", 1)
+    assert reconciled.strip().splitlines()[-1] == (
+        "demo: 1 clients, 1 channels, 0 corrections, 0 keys queued"
+    )
+    assert statuses.split() == ["live"]
