@@ -18,13 +18,9 @@ from django.utils import timezone
 
 from channels.hub import partner_api
 from channels.lifecycle import KEY_STATUSES, Move, move
+from channels.linking import onboarding_refresh
 from channels.models import ApiKey, Channel
-from channels.services import (
-    api_keys_revoke,
-    channel_may_have_key,
-    channel_permission_set,
-    onboarding_refresh,
-)
+from channels.services import api_keys_revoke, channel_may_have_key, channel_permission_set
 from clients.models import Notification, Onboarding, TimelineEntry
 from clients.notifications import notification_create
 from clients.services import onboarding_status_set, timeline_add
@@ -143,7 +139,7 @@ def _store(channel: Channel, created: CreatedApiKey, *, reason: str) -> ApiKey:
                 "is ready. Your provider will now set up messaging for you."
             ),
         )
-        onboarding_refresh(onboarding)
+        onboarding_refresh(onboarding=onboarding)
     logger.info("api key created", extra={"channel": channel.hub_channel_id})
     return key
 

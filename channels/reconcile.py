@@ -17,10 +17,11 @@ from django.utils import timezone
 
 from channels.hub import partner_api
 from channels.lifecycle import KEY_STATUSES, Move, move
+from channels.linking import client_apply, onboarding_attach_client
 from channels.models import Channel
 from channels.services import channel_get_locked, channel_permission_set, channel_provision_if_due
-from clients.models import Client, TimelineEntry
-from clients.services import client_upsert, timeline_add
+from clients.models import Client, Onboarding, TimelineEntry
+from clients.services import timeline_add
 from dialog360.api import PartnerApiClient, SharedNumbers
 from dialog360.objects import ChannelInfo
 from portal.models import Partner
@@ -45,7 +46,7 @@ def partner_reconcile(*, partner: Partner) -> Reconciliation:
         with partner_api(partner) as api:
             for client_info in api.iter_clients():
                 with transaction.atomic():
-                    client_upsert(partner=partner, hub_client_id=client_info.id, info=client_info)
+                    client_apply(partner=partner, info=client_info)
                 result.clients += 1
             for channel_info in api.iter_channels():
                 with transaction.atomic():
@@ -129,9 +130,6 @@ def onboarding_check(*, partner: Partner, onboarding_id: int) -> int:
     360Dialog knows is linked, and only if it is not another onboarding's (its `partner`
     payload names this onboarding, or it has none yet); then its channels and permission are
     applied as for reconciliation, and keys are queued. The number of corrections."""
-    from clients.models import Onboarding
-    from clients.services import onboarding_attach_client
-
     onboarding = Onboarding.objects.get(pk=onboarding_id)
     hub_client_id = str(onboarding.return_data.get("client") or "")
     if not hub_client_id:
@@ -147,7 +145,7 @@ def onboarding_check(*, partner: Partner, onboarding_id: int) -> int:
             )
             return 0
         with transaction.atomic():
-            client = client_upsert(partner=partner, hub_client_id=hub_client_id, info=known[0])
+            client = client_apply(partner=partner, info=known[0])
             onboarding = Onboarding.objects.select_for_update().get(pk=onboarding_id)
             others = Onboarding.objects.filter(client=client, started_by_webhook=False).exclude(
                 pk=onboarding.pk

@@ -6,9 +6,10 @@ from __future__ import annotations
 from django.utils import timezone
 
 from channels.lifecycle import EVENT_STATUS, KEY_STATUSES, Move, move
+from channels.linking import onboarding_for_client
 from channels.models import ApiKey, Channel
-from clients.models import Onboarding, TimelineEntry
-from clients.services import client_upsert, onboarding_for_client, timeline_add
+from clients.models import TimelineEntry
+from clients.services import client_upsert, timeline_add
 from dialog360.events import ChannelEvent, ChannelNoticeEvent
 from dialog360.objects import ChannelInfo, PayloadError
 from portal.models import Partner
@@ -36,7 +37,7 @@ def channel_get_locked(*, partner: Partner, info: ChannelInfo) -> Channel:
     channel = Channel.objects.select_for_update().select_related("client").get(pk=channel.pk)
     channel.partner = partner  # known already: no query for it later (channel_may_have_key)
     if channel.onboarding_id is None:
-        channel.onboarding = onboarding_for_client(channel.client)
+        channel.onboarding = onboarding_for_client(client=channel.client)
         channel.save(update_fields=["onboarding", "updated_at"])
     return channel
 
@@ -177,22 +178,6 @@ def channel_provision_if_due(*, channel: Channel) -> bool:
         return False
     enqueue_on_commit("hub.provision_api_key", channel.partner_id, channel.pk)
     return True
-
-
-def onboarding_refresh(onboarding: Onboarding) -> None:
-    """Derive the onboarding's status from its channels: live once each has its key."""
-    from clients.services import onboarding_status_set
-
-    channels = list(Channel.objects.filter(onboarding=onboarding))
-    if not channels:
-        return
-    with_key = set(
-        ApiKey.objects.filter(channel__in=channels, revoked_at__isnull=True).values_list(
-            "channel_id", flat=True
-        )
-    )
-    if all(channel.pk in with_key for channel in channels):
-        onboarding_status_set(onboarding, Onboarding.Status.LIVE, "every number has its API key")
 
 
 MAX_LENGTHS = {"account_mode": 16, "phone_number": 20, "phone_name": 200, "waba_id": 64}

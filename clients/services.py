@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-import uuid
 from typing import Any
 
 from django.utils import timezone
@@ -40,74 +37,7 @@ def client_upsert(
         setattr(client, field, values[field])
     if changed:
         client.save(update_fields=[*changed, "updated_at"])
-    if info and info.partner_payload:
-        _onboarding_link_by_payload(client, info.partner_payload)
     return client
-
-
-def _onboarding_link_by_payload(client: Client, payload: str) -> None:
-    """Signup sends the onboarding's public id (or a CRM reference) as `partner`; an onboarding
-    that names it and has no client yet belongs to this client."""
-    try:
-        public_id = uuid.UUID(payload)
-    except ValueError:
-        return
-    onboarding = (
-        Onboarding.objects.select_for_update()
-        .filter(public_id=public_id, client__isnull=True)
-        .first()
-    )
-    if onboarding is not None:
-        onboarding_attach_client(onboarding=onboarding, client=client)
-
-
-def onboarding_attach_client(*, onboarding: Onboarding, client: Client) -> None:
-    """The onboarding belongs to this client. Channels and history that webhooks put on a
-    stand-in onboarding (made before we knew which one it was) move over to it."""
-    from channels.models import Channel
-
-    onboarding.client = client
-    onboarding.save(update_fields=["client", "updated_at"])
-    stand_ins = Onboarding.objects.filter(client=client, started_by_webhook=True).exclude(
-        pk=onboarding.pk
-    )
-    from channels.services import onboarding_refresh
-    from clients.models import Notification
-
-    Channel.objects.filter(onboarding__in=stand_ins).update(onboarding=onboarding)
-    Notification.objects.filter(onboarding__in=stand_ins).update(onboarding=onboarding)
-    TimelineEntry.objects.filter(onboarding__in=stand_ins).exclude(
-        kind=TimelineEntry.Kind.CREATED
-    ).update(onboarding=onboarding)
-    stand_ins.delete()
-    onboarding_refresh(onboarding)
-
-
-def onboarding_for_client(client: Client) -> Onboarding:
-    """The client's latest onboarding. A client that arrived only through 360Dialog (the hub's
-    own link, or before the portal) gets one, so that account managers see it like any other."""
-    onboarding = (
-        Onboarding.objects.select_for_update().filter(client=client).order_by("-created_at").first()
-    )
-    if onboarding is not None:
-        return onboarding
-    onboarding = Onboarding.objects.create(
-        partner=client.partner,
-        client=client,
-        started_by_webhook=True,
-        email=client.email,
-        contact_name=client.contact_name,
-        partner_payload=client.partner_payload,
-        # Nobody holds a return token for it: store the hash of one nobody ever saw.
-        return_token_hash=hashlib.sha256(secrets.token_bytes(32)).hexdigest(),
-        expires_at=timezone.now(),
-    )
-    timeline_add(
-        onboarding,
-        TimelineEntry.Kind.CREATED,
-        "First seen in a 360Dialog webhook (not started on the signup page).",
-    )
-    return onboarding
 
 
 def timeline_add(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from channels.linking import client_apply
 from channels.services import channel_apply_event, channel_apply_notice
-from clients.services import client_upsert
 from dialog360.events import ChannelEvent, ChannelNoticeEvent, ClientEvent, Event
 from portal.models import Partner
 from webhooks.models import WebhookEvent
@@ -15,7 +15,7 @@ def event_dispatch(*, partner: Partner, event: Event) -> str:
     """Apply `event` inside the caller's transaction and scope; the WebhookEvent status to set."""
     match event:
         case ClientEvent():
-            client_upsert(partner=partner, hub_client_id=event.client.id, info=event.client)
+            client_apply(partner=partner, info=event.client)
             return Status.PROCESSED
         case ChannelEvent():
             channel_apply_event(partner=partner, event=event)

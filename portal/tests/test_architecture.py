@@ -7,6 +7,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+from django.conf import settings
+
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("portal", "clients", "channels", "webhooks", "dialog360", "hubsim")
 
@@ -40,6 +42,20 @@ def imports_from(packages: tuple[str, ...], forbidden: tuple[str, ...]) -> list[
     ]
 
 
+def test_clients_imports_nothing_from_channels_or_webhooks():
+    # Linking a client to an onboarding lives above both (channels.linking).
+    assert imports_from(("clients",), ("channels", "webhooks")) == []
+
+
+def test_channels_imports_nothing_from_webhooks():
+    assert imports_from(("channels",), ("webhooks",)) == []
+
+
+def test_dialog360_imports_no_django_and_none_of_the_apps():
+    forbidden = ("django", "rest_framework", "celery", *[a for a in APPS if a != "dialog360"])
+    assert imports_from(("dialog360",), forbidden) == []
+
+
 def enqueued_names() -> list[tuple[str, str]]:
     """(where, task name) for every call of enqueue(...) / enqueue_on_commit(...)."""
     found = []
@@ -70,3 +86,14 @@ def test_every_task_enqueued_by_name_is_registered():
 
     assert len(names) >= 5  # the scan finds the calls at all
     assert [(where, name) for where, name in names if name not in app.tasks] == []
+
+
+def test_every_scheduled_task_is_registered_and_routed_by_its_app():
+    from portal.celery import app
+
+    app.loader.import_default_modules()
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks
+    own = [name for name in app.tasks if not name.startswith("celery.")]
+    assert own
+    assert [name for name in own if name.split(".")[0] not in APPS] == []

@@ -1,0 +1,105 @@
+"""Which onboarding a client and its channels belong to.
+
+`clients/` knows clients, onboardings and timelines; `channels/` knows channels and keys.
+Linking needs both (a client's channels move with it, an onboarding's status follows its
+channels), so it lives here, above `clients/`, and `clients/` never imports from `channels/`.
+Every function runs in its caller's transaction and partner scope.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+
+from django.utils import timezone
+
+from channels.models import ApiKey, Channel
+from clients.models import Client, Notification, Onboarding, TimelineEntry
+from clients.services import client_upsert, onboarding_status_set, timeline_add
+from dialog360.objects import ClientInfo
+from portal.models import Partner
+
+
+def client_apply(*, partner: Partner, info: ClientInfo) -> Client:
+    """360Dialog's view of a client (a client_created webhook, the Partner API): stored, and
+    linked to the onboarding its `partner` payload names."""
+    client = client_upsert(partner=partner, hub_client_id=info.id, info=info)
+    if info.partner_payload:
+        onboarding_link_by_payload(client=client, payload=info.partner_payload)
+    return client
+
+
+def onboarding_link_by_payload(*, client: Client, payload: str) -> None:
+    """Signup sends the onboarding's public id (or a CRM reference) as `partner`; an onboarding
+    that names it and has no client yet belongs to this client."""
+    try:
+        public_id = uuid.UUID(payload)
+    except ValueError:
+        return
+    onboarding = (
+        Onboarding.objects.select_for_update()
+        .filter(public_id=public_id, client__isnull=True)
+        .first()
+    )
+    if onboarding is not None:
+        onboarding_attach_client(onboarding=onboarding, client=client)
+
+
+def onboarding_attach_client(*, onboarding: Onboarding, client: Client) -> None:
+    """The onboarding belongs to this client. Channels and history that webhooks put on a
+    stand-in onboarding (made before we knew which one it was) move over to it."""
+    onboarding.client = client
+    onboarding.save(update_fields=["client", "updated_at"])
+    stand_ins = Onboarding.objects.filter(client=client, started_by_webhook=True).exclude(
+        pk=onboarding.pk
+    )
+    Channel.objects.filter(onboarding__in=stand_ins).update(onboarding=onboarding)
+    Notification.objects.filter(onboarding__in=stand_ins).update(onboarding=onboarding)
+    TimelineEntry.objects.filter(onboarding__in=stand_ins).exclude(
+        kind=TimelineEntry.Kind.CREATED
+    ).update(onboarding=onboarding)
+    stand_ins.delete()
+    onboarding_refresh(onboarding=onboarding)
+
+
+def onboarding_for_client(*, client: Client) -> Onboarding:
+    """The client's latest onboarding. A client that arrived only through 360Dialog (the hub's
+    own link, or before the portal) gets a stand-in one, so that account managers see it like
+    any other."""
+    onboarding = (
+        Onboarding.objects.select_for_update().filter(client=client).order_by("-created_at").first()
+    )
+    if onboarding is not None:
+        return onboarding
+    onboarding = Onboarding.objects.create(
+        partner=client.partner,
+        client=client,
+        started_by_webhook=True,
+        email=client.email,
+        contact_name=client.contact_name,
+        partner_payload=client.partner_payload,
+        # Nobody holds a return token for it: store the hash of one nobody ever saw.
+        return_token_hash=hashlib.sha256(secrets.token_bytes(32)).hexdigest(),
+        expires_at=timezone.now(),
+    )
+    timeline_add(
+        onboarding,
+        TimelineEntry.Kind.CREATED,
+        "First seen in a 360Dialog webhook (not started on the signup page).",
+    )
+    return onboarding
+
+
+def onboarding_refresh(*, onboarding: Onboarding) -> None:
+    """Derive the onboarding's status from its channels: live once each has its key."""
+    channels = list(Channel.objects.filter(onboarding=onboarding))
+    if not channels:
+        return
+    with_key = set(
+        ApiKey.objects.filter(channel__in=channels, revoked_at__isnull=True).values_list(
+            "channel_id", flat=True
+        )
+    )
+    if all(channel.pk in with_key for channel in channels):
+        onboarding_status_set(onboarding, Onboarding.Status.LIVE, "every number has its API key")
