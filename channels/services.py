@@ -176,7 +176,7 @@ def channel_provision_if_due(*, channel: Channel) -> bool:
         return False
     if ApiKey.objects.filter(channel=channel, revoked_at__isnull=True).exists():
         return False
-    enqueue_on_commit("hub.provision_api_key", channel.partner_id, channel.pk)
+    enqueue_on_commit("channels.provision_api_key", channel.partner_id, channel.pk)
     return True
 
 

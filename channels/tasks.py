@@ -25,7 +25,7 @@ def retry_later(task: Task[Any, Any], error: RetryableError) -> None:
         raise task.retry(countdown=countdown, exc=error) from None
 
 
-@shared_task(bind=True, name="hub.provision_api_key", acks_late=True, max_retries=None)
+@shared_task(bind=True, name="channels.provision_api_key", acks_late=True, max_retries=None)
 def provision_api_key(self: Task[Any, Any], partner_id: int, channel_id: int) -> str:
     partner = Partner.objects.get(pk=partner_id)
     with partner_scope(partner):
@@ -37,14 +37,14 @@ def provision_api_key(self: Task[Any, Any], partner_id: int, channel_id: int) ->
             return "failed"
 
 
-@shared_task(name="hub.reconcile_partner", acks_late=True, soft_time_limit=600, time_limit=660)
+@shared_task(name="channels.reconcile_partner", acks_late=True, soft_time_limit=600, time_limit=660)
 def reconcile_partner(partner_id: int) -> dict[str, int]:
     partner = Partner.objects.get(pk=partner_id)
     with partner_scope(partner):
         return partner_reconcile(partner=partner).as_dict()
 
 
-@shared_task(name="hub.reconcile_all")
+@shared_task(name="channels.reconcile_all")
 def reconcile_all() -> int:
     """Fan out: one reconciliation task per active, connected partner."""
     partner_ids = list(
@@ -53,11 +53,11 @@ def reconcile_all() -> int:
         .values_list("pk", flat=True)
     )
     for partner_id in partner_ids:
-        enqueue("hub.reconcile_partner", partner_id)
+        enqueue("channels.reconcile_partner", partner_id)
     return len(partner_ids)
 
 
-@shared_task(bind=True, name="hub.check_onboarding", acks_late=True, max_retries=None)
+@shared_task(bind=True, name="channels.check_onboarding", acks_late=True, max_retries=None)
 def check_onboarding(self: Task[Any, Any], partner_id: int, onboarding_id: int) -> int:
     """After a return: the Partner API's view of the client's channels."""
     partner = Partner.objects.get(pk=partner_id)

@@ -203,4 +203,4 @@ def _record(onboarding: Onboarding, redirect: Redirect, data: dict[str, object])
         f"{len(redirect.channel_ids)} number(s){withdrawn}; checking with the Partner API.",
         data,
     )
-    enqueue_on_commit("hub.check_onboarding", onboarding.partner_id, onboarding.pk)
+    enqueue_on_commit("channels.check_onboarding", onboarding.partner_id, onboarding.pk)

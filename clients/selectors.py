@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from channels.models import ApiKey, Channel
 from clients.models import Invite, Onboarding
 
 STEPS = ("created", "submitted", "ready", "running", "key", "live")
@@ -63,11 +64,12 @@ class ChannelProgress:
 
 def onboarding_progress(onboarding: Onboarding) -> dict[str, object]:
     """What the client's status page shows, in the active language."""
-    channels = list(Channel.objects.filter(onboarding=onboarding).order_by("created_at"))
+    # Through the onboarding's reverse relations: clients/ does not import channels/.
+    channels = list(onboarding.channels.order_by("created_at"))
     keyed = set(
-        ApiKey.objects.filter(channel__in=channels, revoked_at__isnull=True).values_list(
-            "channel_id", flat=True
-        )
+        onboarding.channels.filter(
+            api_keys__isnull=False, api_keys__revoked_at__isnull=True
+        ).values_list("pk", flat=True)
     )
     progress = [_channel_progress(channel, channel.pk in keyed) for channel in channels]
     done = bool(progress) and all(item.step in ("key", "live") for item in progress)
@@ -80,7 +82,17 @@ def onboarding_progress(onboarding: Onboarding) -> dict[str, object]:
     }
 
 
-def _channel_progress(channel: Channel, has_key: bool) -> ChannelProgress:
+class NumberState(Protocol):
+    """What the status page reads of a channel (channels.models.Channel)."""
+
+    phone_number: str
+    hub_channel_id: str
+    status: str
+    api_key_error: str
+    cancelled_at: datetime | None
+
+
+def _channel_progress(channel: NumberState, has_key: bool) -> ChannelProgress:
     number = f"+{channel.phone_number}" if channel.phone_number else channel.hub_channel_id
     if channel.api_key_error or channel.cancelled_at:
         return ChannelProgress(
@@ -93,7 +105,7 @@ def _channel_progress(channel: Channel, has_key: bool) -> ChannelProgress:
             ),
             failed=True,
         )
-    if channel.status == Channel.Status.LIVE and has_key:
+    if channel.status == "live" and has_key:
         return ChannelProgress(
             number, "live", _("Live"), _("Your number is live and connected."), False
         )

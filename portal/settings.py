@@ -278,7 +278,8 @@ CELERY_TASK_QUEUES = [
 ]
 CELERY_TASK_ROUTES = {
     "webhooks.*": {"queue": "webhooks"},
-    "hub.*": {"queue": "hub"},
+    # Every channels task talks to the Partner API.
+    "channels.*": {"queue": "hub"},
 }
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
@@ -293,7 +294,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Sends e-mails that could not be sent at once.
     "notification-sweep": {"task": "clients.send_unsent_notifications", "schedule": 60.0},
     # Applies what webhooks missed, from the Partner API.
-    "reconcile": {"task": "hub.reconcile_all", "schedule": 15 * 60.0},
+    "reconcile": {"task": "channels.reconcile_all", "schedule": 15 * 60.0},
 }
 
 # --- 360Dialog webhooks and the Partner API -------------------------------------------------------

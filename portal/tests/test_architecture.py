@@ -97,3 +97,26 @@ def test_every_scheduled_task_is_registered_and_routed_by_its_app():
     own = [name for name in app.tasks if not name.startswith("celery.")]
     assert own
     assert [name for name in own if name.split(".")[0] not in APPS] == []
+
+
+def test_tasks_go_to_the_queue_of_their_kind():
+    from portal.celery import app
+
+    app.loader.import_default_modules()
+    queues = {
+        name: app.amqp.router.route({}, name)["queue"].name
+        for name in app.tasks
+        if not name.startswith("celery.")
+    }
+
+    assert queues == {
+        "channels.check_onboarding": "hub",
+        "channels.provision_api_key": "hub",
+        "channels.reconcile_all": "hub",
+        "channels.reconcile_partner": "hub",
+        "clients.send_notification": "default",
+        "clients.send_unsent_notifications": "default",
+        "portal.ping": "default",
+        "webhooks.process_event": "webhooks",
+        "webhooks.sweep": "webhooks",
+    }
