@@ -50,6 +50,7 @@ def main(count: int) -> None:
     from dialog360.signatures import webhook_signature
     from portal.celery import app
     from portal.models import Partner
+    from portal.services import partner_webhook_token_rotate
 
     call_command("migrate", verbosity=0)
     secret = uuid.uuid4().hex
@@ -60,7 +61,7 @@ def main(count: int) -> None:
         platform_secret=secret,
     )
     http = Client()
-    url = f"/webhooks/360dialog/{partner.webhook_token}/"
+    url = f"/webhooks/360dialog/{partner_webhook_token_rotate(partner=partner)}/"
     template = (
         '{"id": "evt_%s", "event": "channel_running", "data": {"id": "ch%05d", '
         '"client_id": "cl%05d", "status": "running", "setup_info": '

@@ -4,7 +4,8 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from clients.invites import INVITE_LIFETIME, invite_prepare, invite_url, invites_revoke
@@ -117,9 +118,28 @@ class InviteAdmin(TenantAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Invite, form: Any, change: bool) -> None:
-        if not change:
-            invite_prepare(obj)
+        token = invite_prepare(obj) if not change else ""
         super().save_model(request, obj, form, change)
+        if token:
+            request.invite_link = invite_url(partner=obj.partner, token=token)  # type: ignore[attr-defined]
+
+    def response_add(
+        self, request: HttpRequest, obj: Invite, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        """The link to send, shown this once: only its token's hash is stored."""
+        link = getattr(request, "invite_link", None)
+        if link is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Invite made",
+            "opts": self.opts,
+            "invite": obj,
+            "link": link,
+        }
+        response = TemplateResponse(request, "admin/clients/invite/link.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
 
     @admin.display(description="state")
     def state(self, obj: Invite) -> str:
@@ -129,7 +149,9 @@ class InviteAdmin(TenantAdmin):
 
     @admin.display(description="link to send")
     def link(self, obj: Invite) -> str:
-        return invite_url(obj) if obj.pk else "(made when you save)"
+        if not obj.pk:
+            return "(shown once, when you save)"
+        return "Shown once, when the invite was made. Lost it? Revoke this invite and make another."
 
     @admin.action(description="Revoke the selected invites")
     def revoke(self, request: HttpRequest, queryset: QuerySet[Invite]) -> None:

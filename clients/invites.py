@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from contextlib import suppress
 from datetime import timedelta
 
@@ -12,22 +11,26 @@ from django.utils import timezone
 
 from clients.models import Invite
 from dialog360.io_link import normalize_number
+from portal.models import Partner
+from portal.tokens import token_hash, token_new
 
 INVITE_LIFETIME = timedelta(days=14)
 
 
-def invite_prepare(invite: Invite) -> Invite:
-    """A new invite's token, and its number in 360Dialog's form."""
-    invite.token = secrets.token_urlsafe(24)
+def invite_prepare(invite: Invite) -> str:
+    """A new (unsaved) invite's token, and its number in 360Dialog's form. Returns the token,
+    of which only the hash is stored: build its link (invite_url) now, it cannot be later."""
+    token = token_new(nbytes=24)
+    invite.token_hash = token_hash(token)
     if invite.phone_number:
         with suppress(ValueError):  # else kept as typed; the client corrects it on the form
             invite.phone_number = normalize_number(invite.phone_number)
-    return invite
+    return token
 
 
-def invite_url(invite: Invite) -> str:
-    path = reverse("clients:signup", args=[invite.partner.slug])
-    return f"{settings.PUBLIC_BASE_URL}{path}?invite={invite.token}"
+def invite_url(*, partner: Partner, token: str) -> str:
+    path = reverse("clients:signup", args=[partner.slug])
+    return f"{settings.PUBLIC_BASE_URL}{path}?invite={token}"
 
 
 def invites_revoke(*, invite_ids: list[int]) -> int:

@@ -148,7 +148,8 @@ class Notification(TenantModel):
 class Invite(TenantModel, TimeStampedModel):
     """A link an account manager sends a client: the signup page, pre-filled."""
 
-    token = models.CharField(max_length=64, unique=True, editable=False)
+    # The link's token is shown once, when the invite is made; only its SHA-256 is stored.
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
     email = models.EmailField(blank=True)
     contact_name = models.CharField(max_length=200, blank=True)
     phone_number = models.CharField(max_length=20, blank=True)
@@ -162,4 +163,4 @@ class Invite(TenantModel, TimeStampedModel):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return self.email or self.contact_name or self.token[:8]
+        return self.email or self.contact_name or f"invite {self.pk}"

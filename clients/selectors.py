@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clients.models import Invite, Onboarding
+from portal.tokens import token_hash, token_shaped
 
 STEPS = ("created", "submitted", "ready", "running", "key", "live")
 
@@ -26,11 +27,11 @@ def step_labels() -> list[tuple[str, str]]:
 
 
 def invite_get_valid(token: str | None) -> Invite | None:
-    """The invite with this token, unless it expired or was revoked."""
-    if not token or len(token) > 64:
+    """The invite with this token (compared by its hash), unless it expired or was revoked."""
+    if token is None or not token_shaped(token):
         return None
     return Invite.objects.filter(
-        token=token, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        token_hash=token_hash(token), revoked_at__isnull=True, expires_at__gt=timezone.now()
     ).first()
 
 

@@ -92,7 +92,8 @@ def signup(request: HttpRequest) -> HttpResponse:
     """The partner's branded signup page."""
     partner = _partner(request)
     lang = _language(request, partner, request.POST.get("lang", ""))
-    invite = invite_get_valid(request.POST.get("invite") or request.GET.get("invite"))
+    invite_token = request.POST.get("invite") or request.GET.get("invite")
+    invite = invite_get_valid(invite_token)
     if request.method == "POST":
         with translation.override(lang):
             form = SignupForm(request.POST)
@@ -109,7 +110,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             _remember(request, onboarding)
             return redirect(_onboarding_url(partner, onboarding))
     else:
-        initial = {"invite": invite.token} if invite else {}
+        initial = {"invite": invite_token} if invite else {}
         if invite:
             initial |= {
                 "email": invite.email,

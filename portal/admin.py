@@ -3,14 +3,25 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from portal.admin_tenancy import SuperuserOnly, TenantAccessMixin, is_superuser, partner_access
+from portal.admin_tenancy import (
+    AllowedLookupsMixin,
+    SuperuserOnly,
+    TenantAccessMixin,
+    is_superuser,
+    partner_access,
+)
 from portal.models import Partner, PartnerMembership
 from portal.selectors import partner_signup_url, partner_webhook_url, partners_visible
+from portal.services import partner_webhook_token_rotate
 
 admin.site.site_header = "Partner portal"
 admin.site.site_title = "Partner portal"
@@ -73,12 +84,13 @@ _CONNECTION_FIELDS = (
 
 
 @admin.register(Partner)
-class PartnerAdmin(TenantAccessMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class PartnerAdmin(AllowedLookupsMixin, TenantAccessMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["name", "slug", "hub_partner_id", "payment_mode", "is_active"]
     list_filter = ["payment_mode", "is_active"]
     search_fields = ["name", "slug", "hub_partner_id"]
     readonly_fields = ["webhook_url", "signup_url", "secrets_status", "created_at", "updated_at"]
     inlines = [MembershipInline]
+    actions = ["rotate_webhook_token"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "is_active", "signup_url"]}),
         (
@@ -131,9 +143,8 @@ class PartnerAdmin(TenantAccessMixin, admin.ModelAdmin):  # type: ignore[type-ar
         hidden: set[str] = set()
         if not is_superuser(request):
             hidden.update(_SECRET_FIELDS)
-        if obj is None or not partner_access(request).may_manage(obj.pk):
-            # The webhook URL carries the token that authenticates 360Dialog's deliveries.
-            hidden.add("webhook_url")
+        if obj is None:
+            hidden.add("webhook_url")  # shown once the partner is saved
         return [
             (title, {**opts, "fields": [f for f in opts["fields"] if f not in hidden]})
             for title, opts in super().get_fieldsets(request, obj)
@@ -148,9 +159,76 @@ class PartnerAdmin(TenantAccessMixin, admin.ModelAdmin):  # type: ignore[type-ar
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return is_superuser(request)
 
-    @admin.display(description="Webhook URL (enter it in the Partner Hub)")
+    def has_rotate_webhook_permission(self, request: HttpRequest) -> bool:
+        access = partner_access(request)
+        return access.all_partners or bool(access.partner_ids(managed=True))
+
+    @admin.display(description="Webhook URL")
     def webhook_url(self, obj: Partner) -> str:
-        return partner_webhook_url(obj) if obj.pk else "—"
+        # Its token authenticates 360Dialog's deliveries and is stored only as a hash.
+        return (
+            "Shown once, when the partner is added or its webhook token rotated (select it in "
+            'the list of partners and choose "Rotate the webhook token").'
+        )
+
+    def save_model(self, request: HttpRequest, obj: Partner, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            request.new_webhook_urls = [  # type: ignore[attr-defined]
+                (obj, partner_webhook_url(token=partner_webhook_token_rotate(partner=obj)))
+            ]
+
+    def response_add(
+        self, request: HttpRequest, obj: Partner, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        shown = getattr(request, "new_webhook_urls", None)
+        if shown:
+            return self._webhook_urls_page(request, shown)
+        return super().response_add(request, obj, post_url_continue)
+
+    @admin.action(
+        description="Rotate the webhook token (the old webhook URL stops working)",
+        permissions=["rotate_webhook"],
+    )
+    def rotate_webhook_token(
+        self, request: HttpRequest, queryset: QuerySet[Partner]
+    ) -> HttpResponse | None:
+        access = partner_access(request)
+        partners = [partner for partner in queryset if access.may_manage(partner.pk)]
+        if not partners:
+            self.message_user(request, "You manage none of the selected partners.", messages.ERROR)
+            return None
+        if request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Rotate webhook tokens?",
+                "opts": self.opts,
+                "partners": partners,
+                "action": "rotate_webhook_token",
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(
+                request, "admin/portal/partner/rotate_webhook_token.html", context
+            )
+        shown = [
+            (partner, partner_webhook_url(token=partner_webhook_token_rotate(partner=partner)))
+            for partner in partners
+        ]
+        return self._webhook_urls_page(request, shown)
+
+    def _webhook_urls_page(
+        self, request: HttpRequest, shown: list[tuple[Partner, str]]
+    ) -> HttpResponse:
+        """New webhook URLs, shown this once: only their tokens' hashes are stored."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New webhook URL",
+            "opts": self.opts,
+            "shown": shown,
+        }
+        response = TemplateResponse(request, "admin/portal/partner/webhook_urls.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
 
     @admin.display(description="Signup page")
     def signup_url(self, obj: Partner) -> str:
@@ -168,8 +246,23 @@ class PartnerAdmin(TenantAccessMixin, admin.ModelAdmin):  # type: ignore[type-ar
 
 
 @admin.register(PartnerMembership)
-class PartnerMembershipAdmin(SuperuserOnly, admin.ModelAdmin):  # type: ignore[type-arg]
+class PartnerMembershipAdmin(AllowedLookupsMixin, SuperuserOnly, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["user", "partner", "role", "created_at"]
     list_filter = ["role", "partner"]
     search_fields = ["user__username", "user__email", "partner__name", "partner__slug"]
     autocomplete_fields = ["user", "partner"]
+
+
+# Django's own user and group lists: only the lookups their filters need, like every other list.
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class PortalUserAdmin(AllowedLookupsMixin, UserAdmin):  # type: ignore[type-arg]
+    pass
+
+
+@admin.register(Group)
+class PortalGroupAdmin(AllowedLookupsMixin, GroupAdmin):
+    pass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +15,7 @@ from django.db.models import Q
 from dialog360.constants import DEFAULT_API_BASE_URL, DEFAULT_HUB_URL
 from portal.encryption import EncryptedTextField
 from portal.tenancy import TenantManager
+from portal.tokens import token_new, unusable_token_hash
 
 
 class TimeStampedModel(models.Model):
@@ -24,10 +24,6 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
-
-
-def new_webhook_token() -> str:
-    return secrets.token_urlsafe(32)
 
 
 class HttpsURLField(models.URLField):  # type: ignore[type-arg]
@@ -54,6 +50,11 @@ def https_or_loopback(url: str) -> None:
     if parts.scheme == "https" or parts.hostname in ("127.0.0.1", "localhost", "::1"):
         return
     raise ValidationError("Use https:// (plain http only for 127.0.0.1 or localhost).")
+
+
+def new_webhook_token() -> str:
+    """Kept for the migration that made the first webhook tokens (stored in plain then)."""
+    return token_new()
 
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour as #rrggbb.")
@@ -106,12 +107,10 @@ class Partner(TimeStampedModel):
     platform_secret = EncryptedTextField(
         blank=True, default="", help_text="Signs IO links and partner webhooks."
     )
-    webhook_token = models.CharField(
-        max_length=64,
-        unique=True,
-        default=new_webhook_token,
-        editable=False,
-        help_text="The secret path segment of this partner's webhook URL.",
+    # The webhook URL's secret path segment is shown once (when made or rotated); only its
+    # SHA-256 is stored, so nothing in the database or the admin gives it back.
+    webhook_token_hash = models.CharField(
+        max_length=64, unique=True, default=unusable_token_hash, editable=False
     )
     io_signature_enabled = models.BooleanField(
         "sign IO links",

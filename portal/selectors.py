@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from portal.models import Partner, PartnerMembership
+from portal.tokens import token_hash, token_shaped
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -66,15 +67,16 @@ def partner_get(*, slug: str) -> Partner | None:
 
 
 def partner_for_webhook_token(token: str) -> Partner | None:
-    """The active partner whose webhook URL carries `token`."""
-    if not token or len(token) > 100:
+    """The active partner whose webhook URL carries `token` (compared by its hash)."""
+    if not token_shaped(token):
         return None
-    return Partner.objects.filter(webhook_token=token, is_active=True).first()
+    return Partner.objects.filter(webhook_token_hash=token_hash(token), is_active=True).first()
 
 
-def partner_webhook_url(partner: Partner) -> str:
-    """The URL to enter as the partner webhook URL in 360Dialog's Partner Hub."""
-    return f"{settings.PUBLIC_BASE_URL}/webhooks/360dialog/{partner.webhook_token}/"
+def partner_webhook_url(*, token: str) -> str:
+    """The URL to enter as the partner webhook URL in 360Dialog's Partner Hub. Only the token's
+    hash is stored: this can be built only when the token is made (partner_webhook_token_rotate)."""
+    return f"{settings.PUBLIC_BASE_URL}/webhooks/360dialog/{token}/"
 
 
 def partner_signup_url(partner: Partner) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
 from portal.encryption import encrypted_fields
 from portal.models import Partner
+from portal.tokens import token_hash, token_new
 
 
 @transaction.atomic
@@ -48,6 +50,17 @@ def partner_create_or_update(
     partner.full_clean()
     partner.save()
     return partner, created
+
+
+def partner_webhook_token_rotate(*, partner: Partner) -> str:
+    """A new webhook token for the partner; the previous URL stops working at once. Returns
+    the token, which is stored only as its hash: show its URL (partner_webhook_url) now."""
+    token = token_new()
+    Partner.objects.filter(pk=partner.pk).update(
+        webhook_token_hash=token_hash(token), updated_at=timezone.now()
+    )
+    partner.webhook_token_hash = token_hash(token)
+    return token
 
 
 def superuser_ensure(*, username: str, password: str) -> AbstractBaseUser:

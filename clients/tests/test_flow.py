@@ -19,6 +19,7 @@ from dialog360.signatures import io_signature_matches
 from portal.models import Partner
 from portal.tenancy import partner_scope
 from portal.tests.factories import PartnerFactory
+from portal.tokens import token_hash
 
 pytestmark = pytest.mark.django_db
 HUB = "https://hub.example"
@@ -392,25 +393,27 @@ def test_an_unknown_onboarding_is_404(partner):
 
 
 def test_an_invite_prefills_the_form_until_it_expires_or_is_revoked(partner):
+    token = "invite-token-0000000001"
     invite = Invite.objects.create(
         partner=partner,
-        token="inv1",
+        token_hash=token_hash(token),
         email="bea@example.com",
         contact_name="Bea",
         phone_number="4915100000000",
         partner_payload="crm-42",
         expires_at=timezone.now() + timedelta(days=1),
     )
-    text = HttpClient().get("/p/acme/?invite=inv1").content.decode()
+    text = HttpClient().get(f"/p/acme/?invite={token}").content.decode()
     assert 'value="bea@example.com"' in text and 'value="crm-42"' not in text
 
-    onboarding = start(HttpClient(), partner, invite="inv1")
+    onboarding = start(HttpClient(), partner, invite=token)
     assert onboarding.partner_payload == "crm-42"
 
     with partner_scope(partner):
         Invite.objects.filter(pk=invite.pk).update(revoked_at=timezone.now())
     assert (
-        'value="bea@example.com"' not in HttpClient().get("/p/acme/?invite=inv1").content.decode()
+        'value="bea@example.com"'
+        not in HttpClient().get(f"/p/acme/?invite={token}").content.decode()
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import timedelta
 
 import pytest
@@ -43,7 +45,12 @@ def test_a_manager_makes_an_invite_with_a_link_to_send():
 
     response = http.post(ADD, form(partner))
 
-    assert response.status_code == 302, response.content.decode()[-2000:]
+    assert response.status_code == 200, response.content.decode()[-2000:]
+    assert "no-store" in response["Cache-Control"]
+    [link] = re.findall(r'<code class="invite-link">([^<]+)</code>', response.content.decode())
+    assert link.startswith("https://portal.test/p/acme/?invite=")
+    token = link.rsplit("=", 1)[1]
+    assert len(token) == 32
     with all_partners_scope():
         invite = Invite.objects.get()
     assert (invite.partner, invite.phone_number, invite.partner_payload) == (
@@ -51,9 +58,14 @@ def test_a_manager_makes_an_invite_with_a_link_to_send():
         "491510000000",
         "crm-42",
     )
-    assert len(invite.token) == 32
+    # Only the hash is stored, and the link is never shown again.
+    assert invite.token_hash == hashlib.sha256(token.encode()).hexdigest()
     page = http.get(f"/admin/clients/invite/{invite.pk}/change/").content.decode()
-    assert f"https://portal.test/p/acme/?invite={invite.token}" in page
+    assert token not in page
+    assert "Shown once, when the invite was made" in page
+    # The link works.
+    signup = HttpClient().get(link.removeprefix("https://portal.test"))
+    assert 'value="bea@example.com"' in signup.content.decode()
 
 
 def test_a_manager_cannot_make_one_for_another_partner():
@@ -77,7 +89,9 @@ def test_a_viewer_cannot_make_invites():
 def test_revoking_invites():
     partner = PartnerFactory.create()
     invite = Invite.objects.create(
-        partner=partner, token="t1", expires_at=timezone.now() + timedelta(days=1)
+        partner=partner,
+        token_hash=hashlib.sha256(b"t1").hexdigest(),
+        expires_at=timezone.now() + timedelta(days=1),
     )
     http = logged_in(PartnerMembership.Role.MANAGER, partner)
 

@@ -27,6 +27,7 @@ from clients.tests.factories import (
 )
 from portal.models import Partner, PartnerMembership
 from portal.tests.factories import MembershipFactory, PartnerFactory, UserFactory
+from portal.tokens import token_hash
 from webhooks.tests.factories import WebhookEventFactory
 
 TENANT_MODELS = [
@@ -64,7 +65,7 @@ def make_tenant(marker: str) -> Tenant:
     entry = TimelineEntryFactory.create(onboarding=onboarding, message=f"{marker} popup launched")
     invite = Invite.objects.create(
         partner=partner,
-        token=f"{marker}-invite",
+        token_hash=token_hash(f"{marker}-invite"),
         email=f"invitee@{marker}.example",
         contact_name=f"{marker} invitee",
         expires_at=timezone.now() + timedelta(days=1),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client as HttpClient
@@ -12,6 +14,7 @@ from channels.tests.factories import ApiKeyFactory, ChannelFactory
 from clients.models import Client
 from clients.tests.factories import ClientFactory
 from portal.models import Partner, PartnerMembership
+from portal.selectors import partner_for_webhook_token
 from portal.tenancy import all_partners_scope
 from portal.tests.factories import MembershipFactory, PartnerFactory, UserFactory
 
@@ -246,11 +249,71 @@ def test_memberships_stay_with_superusers_whatever_model_permissions_staff_hold(
     assert http.get(reverse("admin:portal_partnermembership_changelist")).status_code == 403
 
 
-def test_only_managers_see_the_webhook_url(partner):
+def test_the_webhook_url_is_shown_to_nobody_after_it_was_made(partner):
     change_url = reverse("admin:portal_partner_change", args=[partner.pk])
 
-    viewer_page = staff(partner, PartnerMembership.Role.VIEWER).get(change_url).content.decode()
-    manager_page = staff(partner, PartnerMembership.Role.MANAGER).get(change_url).content.decode()
+    for role in PartnerMembership.Role:
+        page = staff(partner, role).get(change_url).content.decode()
+        assert partner.webhook_token not in page
+        assert partner.webhook_token_hash not in page
+        assert "Shown once, when the partner is added or its webhook token rotated" in page
 
-    assert partner.webhook_token not in viewer_page
-    assert partner.webhook_token in manager_page
+
+def rotate(http: HttpClient, partner: Partner, **extra: str):
+    return http.post(
+        reverse("admin:portal_partner_changelist"),
+        {"action": "rotate_webhook_token", "_selected_action": [str(partner.pk)], **extra},
+    )
+
+
+def test_a_manager_rotates_the_webhook_token_and_sees_the_new_url_once(partner):
+    http = staff(partner, PartnerMembership.Role.MANAGER)
+
+    confirm = rotate(http, partner)
+    assert confirm.status_code == 200
+    assert "Its old URL" in confirm.content.decode()
+    assert partner_for_webhook_token(partner.webhook_token) == partner  # nothing changed yet
+
+    shown = rotate(http, partner, confirm="yes")
+
+    assert shown.status_code == 200
+    assert "no-store" in shown["Cache-Control"]
+    [url] = re.findall(r'<code class="webhook-url">([^<]+)</code>', shown.content.decode())
+    token = url.removeprefix("https://portal.test/webhooks/360dialog/").rstrip("/")
+    assert url == f"https://portal.test/webhooks/360dialog/{token}/"
+    assert partner_for_webhook_token(token) == partner
+    assert partner_for_webhook_token(partner.webhook_token) is None
+    page = http.get(reverse("admin:portal_partner_change", args=[partner.pk])).content.decode()
+    assert token not in page
+
+
+def test_a_viewer_cannot_rotate_the_webhook_token(partner):
+    http = staff(partner, PartnerMembership.Role.VIEWER)
+
+    response = rotate(http, partner, confirm="yes")
+
+    assert "webhook-url" not in response.content.decode()
+    assert partner_for_webhook_token(partner.webhook_token) == partner
+
+
+def test_a_superuser_adding_a_partner_sees_its_webhook_url_once(db):
+    admin_user = UserFactory.create(is_superuser=True)
+    http = HttpClient()
+    http.force_login(admin_user)
+    form = partner_form(
+        Partner(
+            name="Newco",
+            slug="newco",
+            hub_partner_id="newcoPA",
+            payment_mode="partner",
+            hub_url="https://hub.360dialog.com",
+            api_base_url="https://hub.360dialog.io/api/v2",
+        )
+    )
+
+    response = http.post(reverse("admin:portal_partner_add"), form)
+
+    assert response.status_code == 200, response.content.decode()[-3000:]
+    [url] = re.findall(r'<code class="webhook-url">([^<]+)</code>', response.content.decode())
+    token = url.rstrip("/").rsplit("/", 1)[1]
+    assert partner_for_webhook_token(token) == Partner.objects.get(slug="newco")

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import hashlib
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from portal.models import Partner
+from portal.selectors import partner_for_webhook_token
 
 ARGS = [
     "--slug", "acme",
@@ -42,7 +44,14 @@ def test_creates_a_partner_with_secrets_from_the_environment_and_prints_its_webh
     assert lines[0] == (
         "Created partner 'acme' (Acme Telecom), Direct Payment, 360Dialog partner id aAbBcCPA."
     )
-    assert lines[-1] == f"https://portal.test/webhooks/360dialog/{partner.webhook_token}/"
+    assert lines[-2] == (
+        "Webhook URL (enter it in the 360Dialog Partner Hub; it is not shown again):"
+    )
+    token = lines[-1].removeprefix("https://portal.test/webhooks/360dialog/").rstrip("/")
+    assert lines[-1] == f"https://portal.test/webhooks/360dialog/{token}/"
+    # Only the token's hash is stored, and the URL leads to this partner.
+    assert partner.webhook_token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert partner_for_webhook_token(token) == partner
     output = "\n".join(lines)
     assert "pk-from-env-123" not in output
     assert "secret-from-env-456" not in output
@@ -52,8 +61,8 @@ def test_creates_a_partner_with_secrets_from_the_environment_and_prints_its_webh
 def test_running_it_again_updates_and_keeps_secrets_and_switches_not_given(monkeypatch):
     monkeypatch.setenv("DIALOG360_API_KEY", "pk-first")
     monkeypatch.setenv("DIALOG360_PLATFORM_SECRET", "secret-first")
-    createpartner(*ARGS, "--io-signature")
-    token = Partner.objects.get(slug="acme").webhook_token
+    url = createpartner(*ARGS, "--io-signature")[-1]
+    token = url.rstrip("/").rsplit("/", 1)[1]
     monkeypatch.delenv("DIALOG360_API_KEY")
     monkeypatch.delenv("DIALOG360_PLATFORM_SECRET")
 
@@ -63,8 +72,24 @@ def test_running_it_again_updates_and_keeps_secrets_and_switches_not_given(monke
     assert lines[0].startswith("Updated partner 'acme' (Acme Renamed)")
     assert (partner.api_key, partner.platform_secret) == ("pk-first", "secret-first")
     assert partner.io_signature_enabled is True
-    assert partner.webhook_token == token
+    assert lines[-1] == (
+        "Webhook URL: unchanged (shown only when made; --rotate-webhook-token makes a new one)."
+    )
+    assert partner_for_webhook_token(token) == partner
     assert Partner.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_rotating_the_webhook_token_prints_a_new_url_and_ends_the_old_one(monkeypatch):
+    monkeypatch.setenv("DIALOG360_API_KEY", "pk-first")
+    old = createpartner(*ARGS)[-1].rstrip("/").rsplit("/", 1)[1]
+
+    lines = createpartner(*ARGS, "--rotate-webhook-token")
+
+    new = lines[-1].rstrip("/").rsplit("/", 1)[1]
+    assert new != old
+    assert partner_for_webhook_token(old) is None
+    assert partner_for_webhook_token(new) == Partner.objects.get(slug="acme")
 
 
 @pytest.mark.django_db

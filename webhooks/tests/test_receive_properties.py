@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from portal.models import Partner
 from portal.tenancy import partner_scope
-from portal.tests.factories import PartnerFactory
+from portal.tests.factories import PartnerFactory, webhook_token_of
 from webhooks.models import WebhookEvent
 from webhooks.tests.helpers import SECRET, signed
 
@@ -36,7 +36,7 @@ def deliver(partner: Partner, body: bytes) -> dict[str, Any]:
     before = _count(partner)
     signature: dict[str, Any] = signed(body)
     response = HttpClient().post(
-        f"/webhooks/360dialog/{partner.webhook_token}/",
+        f"/webhooks/360dialog/{webhook_token_of(partner)}/",
         body,
         content_type="application/json",
         **signature,

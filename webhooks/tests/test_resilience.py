@@ -31,7 +31,7 @@ from conftest import (
 from dialog360.signatures import webhook_signature
 from portal.models import Partner
 from portal.tenancy import partner_scope
-from portal.tests.factories import PartnerFactory
+from portal.tests.factories import PartnerFactory, webhook_token_of
 from webhooks.models import WebhookEvent
 from webhooks.tests.helpers import SECRET, body_of, channel_event
 
@@ -126,7 +126,7 @@ class Stack:
     def post(self, partner: Partner, payload: dict[str, Any]) -> int:
         body = body_of(payload)
         response = httpx.post(
-            f"http://127.0.0.1:{self.web_port}/webhooks/360dialog/{partner.webhook_token}/",
+            f"http://127.0.0.1:{self.web_port}/webhooks/360dialog/{webhook_token_of(partner)}/",
             content=body,
             headers={
                 "Content-Type": "application/json",

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.models import Partner
 from portal.selectors import partner_get, partner_signup_url, partner_webhook_url
-from portal.services import partner_create_or_update
+from portal.services import partner_create_or_update, partner_webhook_token_rotate
 
 API_KEY_ENV = "DIALOG360_API_KEY"
 PLATFORM_SECRET_ENV = "DIALOG360_PLATFORM_SECRET"  # noqa: S105 (a variable's name)
@@ -21,7 +21,8 @@ class Command(BaseCommand):
     help = (
         "Create or update a partner (tenant). Secrets are read from the environment variables "
         f"{API_KEY_ENV} and {PLATFORM_SECRET_ENV}, or asked for at a prompt; never from the "
-        "command line. The last line printed is the partner's webhook URL."
+        "command line. For a new partner (or with --rotate-webhook-token) the last line printed "
+        "is its webhook URL, shown only then: only a hash of its token is stored."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -38,6 +39,11 @@ class Command(BaseCommand):
             action=argparse.BooleanOptionalAction,
             default=None,
             help="Sign IO links (needs the platform secret)",
+        )
+        parser.add_argument(
+            "--rotate-webhook-token",
+            action="store_true",
+            help="Make a new webhook URL (the old one stops working) and print it.",
         )
         parser.add_argument(
             "--no-input",
@@ -96,8 +102,17 @@ class Command(BaseCommand):
             f"webhook signature required: {'yes' if partner.platform_secret else 'no'}."
         )
         self.stdout.write(f"Signup page: {partner_signup_url(partner)}")
-        self.stdout.write("Webhook URL (enter it in the 360Dialog Partner Hub):")
-        self.stdout.write(partner_webhook_url(partner))
+        if not (created or options["rotate_webhook_token"]):
+            self.stdout.write(
+                "Webhook URL: unchanged (shown only when made; --rotate-webhook-token makes "
+                "a new one)."
+            )
+            return
+        token = partner_webhook_token_rotate(partner=partner)
+        self.stdout.write(
+            "Webhook URL (enter it in the 360Dialog Partner Hub; it is not shown again):"
+        )
+        self.stdout.write(partner_webhook_url(token=token))
 
     def _secret(self, env_name: str, label: str, interactive: bool, hint: str) -> str | None:
         """The secret from the environment or a hidden prompt; None means "leave as it is"."""

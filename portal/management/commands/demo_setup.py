@@ -12,7 +12,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from portal.models import Partner
 from portal.selectors import partner_get, partner_signup_url, partner_webhook_url
-from portal.services import partner_create_or_update, superuser_ensure
+from portal.services import (
+    partner_create_or_update,
+    partner_webhook_token_rotate,
+    superuser_ensure,
+)
 
 DEMO_ADMIN = "admin"
 
@@ -62,9 +66,14 @@ class Command(BaseCommand):
             io_signature_enabled=None if existing else True,
         )
         superuser_ensure(username=DEMO_ADMIN, password=env["DEMO_ADMIN_PASSWORD"])
-        self._write_hubsim_partners(options["hubsim_partners"], hub_url)
+        tokens = self._write_hubsim_partners(options["hubsim_partners"], hub_url)
 
         base = settings.PUBLIC_BASE_URL
+        webhook_url = (
+            partner_webhook_url(token=tokens[partner.pk])
+            if partner.pk in tokens
+            else "(none: the demo partner is inactive)"
+        )
         password = env["DEMO_ADMIN_PASSWORD"]
         self.stdout.write(
             "\n".join(
@@ -73,7 +82,7 @@ class Command(BaseCommand):
                     "The demo portal is starting (Ctrl-C stops everything):",
                     f"  Admin:        {base}/admin/   login: {DEMO_ADMIN} / {password}",
                     f"  Signup page:  {partner_signup_url(partner)}",
-                    f"  Webhook URL:  {partner_webhook_url(partner)}",
+                    f"  Webhook URL:  {webhook_url}",
                     f"  Health:       {base}/healthz   {base}/readyz",
                     f"  Hub simulator: {hub_url}/_sim/state   (360Dialog's side, on its own port)",
                     "",
@@ -82,29 +91,38 @@ class Command(BaseCommand):
         )
 
     @staticmethod
-    def _write_hubsim_partners(path: Path, hub_url: str) -> None:
+    def _write_hubsim_partners(path: Path, hub_url: str) -> dict[int, str]:
         """Every active partner whose hub is the simulator (on any loopback name, with or
-        without a trailing slash), as the simulator should know it."""
+        without a trailing slash), as the simulator should know it. Only hashes of webhook
+        tokens are stored, so each such partner gets a new one, which only this run's simulator
+        uses; returns them by partner id."""
         simulator = urlsplit(hub_url)
-        partners = [
-            {
-                "partner_id": partner.hub_partner_id,
-                "api_key": partner.api_key,
-                "platform_secret": partner.platform_secret,
-                "payment_mode": partner.payment_mode,
-                "require_io_signature": partner.io_signature_enabled,
-                "io_signature_encoding": partner.io_signature_encoding,
-                "webhook_url": partner_webhook_url(partner),
-            }
-            for partner in Partner.objects.filter(is_active=True)
-            if partner.api_key and _same_loopback_server(urlsplit(partner.hub_url), simulator)
-        ]
+        tokens: dict[int, str] = {}
+        partners = []
+        for partner in Partner.objects.filter(is_active=True):
+            if not partner.api_key or not _same_loopback_server(
+                urlsplit(partner.hub_url), simulator
+            ):
+                continue
+            tokens[partner.pk] = partner_webhook_token_rotate(partner=partner)
+            partners.append(
+                {
+                    "partner_id": partner.hub_partner_id,
+                    "api_key": partner.api_key,
+                    "platform_secret": partner.platform_secret,
+                    "payment_mode": partner.payment_mode,
+                    "require_io_signature": partner.io_signature_enabled,
+                    "io_signature_encoding": partner.io_signature_encoding,
+                    "webhook_url": partner_webhook_url(token=tokens[partner.pk]),
+                }
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         # It holds secrets: readable by us alone from the first byte.
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(descriptor, 0o600)
         with os.fdopen(descriptor, "w") as file:
             json.dump(partners, file, indent=2)
+        return tokens
 
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
