@@ -22,7 +22,9 @@ def enqueue(name: str, *args: Any) -> bool:
     """Send the task called `name` now (no publish retries: a request must not wait for a
     broker that is down). False, with a warning, if the broker could not take it."""
     try:
-        app.send_task(name, args, retry=False)
+        # No result is waited for: without ignore_result, send_task would first subscribe to
+        # the result backend, which blocks the request while Redis is down.
+        app.send_task(name, args, retry=False, ignore_result=True)
     except Exception:  # the broker is down or unreachable; the sweep will enqueue it again
         logger.warning("could not enqueue %s; the sweep will retry", name, exc_info=True)
         return False
