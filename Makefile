@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-# The test suite talks to real services; these are their standard local addresses.
-test services unit: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
-test services unit: export REDIS_URL ?= redis://127.0.0.1:6379/0
+# The test suite talks to real PostgreSQL and Redis: DATABASE_URL and REDIS_URL, or their
+# standard local addresses; without DATABASE_URL and with no PostgreSQL answering there, a
+# PostgreSQL of our own for the run (scripts/test_services.py says which it used).
+WITH_SERVICES := $(BIN)/python -m scripts.test_services
 
 .PHONY: demo test lint typecheck unit services browser lock clean
 
@@ -23,7 +24,8 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $@ $(RUNTIME_STAMP)
 
-## demo: install, migrate an embedded SQLite database, start web + worker; Ctrl-C stops all
+## demo: install, start an embedded PostgreSQL, migrate, start web + worker + beat + simulator;
+## Ctrl-C stops all
 demo: $(RUNTIME_STAMP)
 	$(BIN)/python scripts/demo.py
 
@@ -38,7 +40,7 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 services: $(DEV_STAMP)
-	@$(BIN)/python -m scripts.check_services
+	@$(WITH_SERVICES) true
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .
@@ -48,7 +50,7 @@ typecheck: $(DEV_STAMP)
 	DJANGO_DEBUG=true $(BIN)/mypy .
 
 unit: $(DEV_STAMP)
-	$(BIN)/pytest
+	$(WITH_SERVICES) $(BIN)/pytest
 
 ## lock: pin every dependency of requirements*.in into requirements*.txt
 COMPILE := $(BIN)/pip-compile --quiet --strip-extras --annotation-style=line \

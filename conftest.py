@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import pytest
 
@@ -99,7 +100,8 @@ def _test_database_url() -> str:
     from django.db import connection
 
     db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    host = quote(db["HOST"], safe="")  # a Unix socket folder is a path
+    return f"postgres://{db['USER']}@{host}:{db['PORT']}/{db['NAME']}"
 
 
 @pytest.fixture(scope="session")

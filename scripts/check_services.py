@@ -27,7 +27,7 @@ HOW_TO_START = {
 }
 
 
-def _postgres_error(url: str) -> str | None:
+def postgres_error(url: str) -> str | None:
     # The test database is created next to the `postgres` maintenance database, which must answer.
     try:
         conninfo = psycopg.conninfo.make_conninfo(url, dbname="postgres")
@@ -53,7 +53,7 @@ def unreachable_services(database_url: str, redis_url: str) -> list[str]:
     """One line per service that does not answer, naming it, the URL's host and the fix."""
     problems = []
     for name, url, error in (
-        ("PostgreSQL", database_url, _postgres_error(database_url)),
+        ("PostgreSQL", database_url, postgres_error(database_url)),
         ("Redis", redis_url, _redis_error(redis_url)),
     ):
         if error is not None:
