@@ -9,6 +9,7 @@ to start unless the settings in _REQUIRED_IN_PRODUCTION are set and valid.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -107,6 +108,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "csp",
     "rest_framework",
+    "axes",  # admin login throttling
     "portal",
     "clients",
     "channels",
@@ -127,6 +129,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "portal.middleware.AdminTenantScopeMiddleware",
+    # Last: answers a locked-out login attempt (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Scripts only from our origin or with this response's nonce; styles from our origin, plus
@@ -178,6 +182,24 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # transaction, so ATOMIC_REQUESTS stays off and services open their own transactions.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Admin logins: django-axes counts wrong passwords per user name and address. After
+# ADMIN_LOGIN_ATTEMPTS wrong ones in a row, the next wrong one locks that pair out for
+# ADMIN_LOGIN_COOLOFF_MINUTES (or until `manage.py axes_reset`). A right password resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_ATTEMPTS", default=5) + 1
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("ADMIN_LOGIN_COOLOFF_MINUTES", default=30.0))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "portal.client_ip.client_ip"
+AXES_ENABLE_ADMIN = False  # lockouts are managed with `manage.py axes_reset`
+AXES_VERBOSE = False
+# Behind this many proxies that append the client's address to X-Forwarded-For, the address
+# the nearest one saw is the client's (login throttling, rate limits); 0: REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
