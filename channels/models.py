@@ -61,6 +61,11 @@ class Channel(TenantModel, TimeStampedModel):
     def __str__(self) -> str:
         return self.phone_number or self.hub_channel_id
 
+    @property
+    def label(self) -> str:
+        """How messages name it: its number, or its 360Dialog id before the number is known."""
+        return f"+{self.phone_number}" if self.phone_number else f"channel {self.hub_channel_id}"
+
 
 class ApiKey(TenantModel):
     """A channel's WhatsApp API key. Only the newest one works; earlier ones are revoked."""

@@ -17,10 +17,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels.hub import partner_api
-from channels.lifecycle import KEY_STATUSES, Move, move
+from channels.lifecycle import KEY_STATUSES
 from channels.linking import onboarding_refresh
 from channels.models import ApiKey, Channel
-from channels.services import api_keys_revoke, channel_may_have_key, channel_permission_set
+from channels.services import (
+    Source,
+    api_keys_revoke,
+    channel_advance,
+    channel_may_have_key,
+    channel_permission_set,
+)
 from clients.models import Notification, Onboarding, TimelineEntry
 from clients.notifications import notification_create
 from clients.services import onboarding_status_set, timeline_add
@@ -94,14 +100,13 @@ def _confirmed(channel: Channel, *, api_channel: ChannelInfo) -> bool:
             timeline_add(
                 channel.onboarding,
                 TimelineEntry.Kind.NOTE,
-                f"Not creating a key yet: 360Dialog reports +{channel.phone_number} as "
+                f"Not creating a key yet: 360Dialog reports {channel.label} as "
                 f"{api_channel.status or 'unknown'}.",
             )
         return False
-    if move(channel.status, api_channel.status) is Move.FORWARD:
-        channel.status = api_channel.status
-        channel.status_changed_at = timezone.now()
-        channel.save(update_fields=["status", "status_changed_at", "updated_at"])
+    channel_advance(
+        channel=channel, status=api_channel.status, source=Source.PARTNER_API, info=api_channel
+    )
     return True
 
 
@@ -126,16 +131,16 @@ def _store(channel: Channel, created: CreatedApiKey, *, reason: str) -> ApiKey:
         timeline_add(
             onboarding,
             TimelineEntry.Kind.API_KEY,
-            f"API key for +{channel.phone_number} created (…{key.last4}, {key.fingerprint}).",
+            f"API key for {channel.label} created (…{key.last4}, {key.fingerprint}).",
             {"fingerprint": key.fingerprint, "hub_key_id": key.hub_key_id},
         )
         notification_create(
             onboarding=onboarding,
             key=f"key_ready:{key.pk}",
             kind=Notification.Kind.KEY_READY,
-            subject=f"Your WhatsApp number +{channel.phone_number} is ready",
+            subject=f"Your WhatsApp number {channel.label} is ready",
             body=(
-                f"The WhatsApp number +{channel.phone_number} is connected and its API key "
+                f"The WhatsApp number {channel.label} is connected and its API key "
                 "is ready. Your provider will now set up messaging for you."
             ),
         )
@@ -157,7 +162,7 @@ def _record_failure(channel: Channel, reason: str) -> None:
     timeline_add(
         onboarding,
         TimelineEntry.Kind.ERROR,
-        f"Could not create the API key for +{channel.phone_number}: {reason}",
+        f"Could not create the API key for {channel.label}: {reason}",
     )
     if onboarding_status_set(
         onboarding, Onboarding.Status.FAILED, "the API key could not be created"
@@ -166,10 +171,10 @@ def _record_failure(channel: Channel, reason: str) -> None:
             onboarding=onboarding,
             key=f"onboarding_failed:{onboarding.pk}",
             kind=Notification.Kind.ONBOARDING_FAILED,
-            subject=f"WhatsApp onboarding of +{channel.phone_number} needs attention",
+            subject=f"WhatsApp onboarding of {channel.label} needs attention",
             # The reason stays on the timeline, for staff: it may be 360Dialog's wording.
             body=(
-                f"Connecting the WhatsApp number +{channel.phone_number} could not be finished. "
+                f"Connecting the WhatsApp number {channel.label} could not be finished. "
                 "Your provider has been told and will get back to you."
             ),
         )

@@ -8,23 +8,32 @@ none are queued for provisioning.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import logging
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from channels.hub import partner_api
-from channels.lifecycle import KEY_STATUSES, Move, move
+from channels.lifecycle import KEY_STATUSES, Move
 from channels.linking import client_apply, onboarding_attach_client
 from channels.models import Channel
-from channels.services import channel_get_locked, channel_permission_set, channel_provision_if_due
+from channels.services import (
+    Source,
+    channel_advance,
+    channel_get_locked,
+    channel_permission_set,
+    channel_provision_if_due,
+)
 from clients.models import Client, Onboarding, TimelineEntry
 from clients.services import timeline_add
 from dialog360.api import PartnerApiClient, SharedNumbers
-from dialog360.objects import ChannelInfo
+from dialog360.objects import ChannelInfo, PayloadError
 from portal.models import Partner
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -33,31 +42,52 @@ class Reconciliation:
     channels: int = 0
     corrections: int = 0
     provisioning: int = 0
+    # One line per client or channel that could not be applied ("channel <id>: <error>").
+    failures: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        counts = asdict(self)
+        counts["failed"] = len(counts.pop("failures"))
+        return counts
+
+    def failed(self, item: str, error: Exception) -> None:
+        self.failures.append(f"{item}: {type(error).__name__}: {error}"[:500])
+        logger.warning(
+            "reconciliation skipped an item", extra={"item": item, "error": type(error).__name__}
+        )
 
 
 def partner_reconcile(*, partner: Partner) -> Reconciliation:
     """Run inside the partner's scope. Partner API errors propagate (the next run retries), after
-    the channels that should have a key are queued anyway. Each channel is locked on its own."""
+    the channels that should have a key are queued anyway. A client or channel that cannot be
+    applied is rolled back, listed in `failures` and skipped: one bad item never stops the
+    partner's reconciliation. Each channel is locked on its own."""
     result = Reconciliation()
     try:
         with partner_api(partner) as api:
             for client_info in api.iter_clients():
-                with transaction.atomic():
-                    client_apply(partner=partner, info=client_info)
+                try:
+                    with transaction.atomic():
+                        client_apply(partner=partner, info=client_info)
+                except DatabaseError as error:
+                    result.failed(f"client {client_info.id}", error)
+                    continue
                 result.clients += 1
             for channel_info in api.iter_channels():
-                with transaction.atomic():
-                    result.corrections += channel_reconcile(partner=partner, info=channel_info)
+                try:
+                    with transaction.atomic():
+                        corrections = channel_reconcile(partner=partner, info=channel_info)
+                except (DatabaseError, PayloadError) as error:
+                    result.failed(f"channel {channel_info.id}", error)
+                    continue
+                result.corrections += corrections
                 result.channels += 1
             if partner.payment_mode == Partner.PaymentMode.DIRECT:
                 for client in Client.objects.filter(channels__isnull=False).distinct():
-                    result.corrections += _permissions_reconcile(api, client)
+                    result.corrections += _permissions_reconcile(api, client, result)
     finally:
         # Except channels whose last attempt failed for good (an account manager retries
-        # those, by rotating).
+        # those).
         result.provisioning = _queue_keys(
             Channel.objects.filter(
                 status__in=KEY_STATUSES, cancelled_at__isnull=True, api_key_error=""
@@ -66,15 +96,23 @@ def partner_reconcile(*, partner: Partner) -> Reconciliation:
     return result
 
 
-def _permissions_reconcile(api: PartnerApiClient, client: Client) -> int:
-    """Direct Payment: each of the client's channels as 360Dialog's shared numbers say."""
+def _permissions_reconcile(
+    api: PartnerApiClient, client: Client, result: Reconciliation | None = None
+) -> int:
+    """Direct Payment: each of the client's channels as 360Dialog's shared numbers say. A
+    channel that cannot be changed is listed in `result` (when given) and skipped."""
     shared = api.shared_numbers(client.hub_client_id)
     asked_at = timezone.now()
     corrections = 0
     for channel_pk in client.channels.values_list("pk", flat=True):
-        with transaction.atomic():
-            channel = Channel.objects.select_for_update().get(pk=channel_pk)
-            corrections += _permission_reconcile(channel, shared, asked_at)
+        try:
+            with transaction.atomic():
+                channel = Channel.objects.select_for_update(of=("self",)).get(pk=channel_pk)
+                corrections += _permission_reconcile(channel, shared, asked_at)
+        except DatabaseError as error:
+            if result is None:
+                raise
+            result.failed(f"permission of channel {channel_pk}", error)
     return corrections
 
 
@@ -100,29 +138,12 @@ def _queue_keys(channels: QuerySet[Channel]) -> int:
 
 def channel_reconcile(*, partner: Partner, info: ChannelInfo) -> int:
     """Apply 360Dialog's view of one channel; 1 if it corrected ours, else 0."""
-    existed = Channel.objects.filter(hub_channel_id=info.id).exists()
+    new = not Channel.objects.filter(hub_channel_id=info.id).exists()
     channel = channel_get_locked(partner=partner, info=info)
-    step = move(channel.status, info.status)
-    if step is not Move.FORWARD and existed:
-        return 0
-    previous = channel.status if existed else "unknown to the portal"
-    if step is Move.FORWARD:
-        channel.status = info.status
-        channel.status_changed_at = timezone.now()
-    for field in ("phone_number", "phone_name", "waba_id", "account_mode"):
-        value = getattr(info, field)
-        if value:
-            setattr(channel, field, value)
-    channel.save()
-    if channel.onboarding is not None:
-        timeline_add(
-            channel.onboarding,
-            TimelineEntry.Kind.CORRECTION,
-            f"Reconciliation: +{channel.phone_number} {previous} → {channel.status} "
-            "(a webhook was missed).",
-            {"status": channel.status, "previous": previous},
-        )
-    return 1
+    step = channel_advance(
+        channel=channel, status=info.status, source=Source.RECONCILIATION, info=info, new=new
+    )
+    return int(new or step is Move.FORWARD)
 
 
 def onboarding_check(*, partner: Partner, onboarding_id: int) -> int:

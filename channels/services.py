@@ -3,6 +3,8 @@ and the keys' revocation. Every function runs in its caller's transaction and pa
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from django.utils import timezone
 
 from channels.lifecycle import EVENT_STATUS, KEY_STATUSES, Move, move
@@ -12,6 +14,7 @@ from clients.models import TimelineEntry
 from clients.services import client_upsert, timeline_add
 from dialog360.events import ChannelEvent, ChannelNoticeEvent
 from dialog360.objects import ChannelInfo, PayloadError
+from portal.columns import fitted
 from portal.models import Partner
 from portal.queueing import enqueue_on_commit
 
@@ -42,41 +45,106 @@ def channel_get_locked(*, partner: Partner, info: ChannelInfo) -> Channel:
     return channel
 
 
-def channel_apply_event(*, partner: Partner, event: ChannelEvent) -> Channel:
-    """Apply a lifecycle or permission event: status forward only, permission as announced."""
-    info = event.channel
-    channel = channel_get_locked(partner=partner, info=info)
+class Source(StrEnum):
+    """Who reports a channel's status."""
+
+    WEBHOOK = "webhook"
+    RECONCILIATION = "reconciliation"
+    PARTNER_API = "Partner API"
+
+
+def channel_advance(
+    *,
+    channel: Channel,
+    status: str,
+    source: Source,
+    info: ChannelInfo | None = None,
+    event: str = "",
+    event_id: str | None = None,
+    new: bool = False,
+) -> Move:
+    """The one place a channel's status moves: forward only, by the lifecycle table
+    (channels.lifecycle). 360Dialog's details in `info` are copied, fitted to their columns,
+    unless the report is stale or names a status we do not know. One timeline entry says what
+    happened (none for a report of the status it already has). `new`: the channel was just made
+    from this report, so its earlier status was unknown to the portal. The caller holds the
+    channel's lock; the channel is saved."""
+    step = move(channel.status, status)
+    previous = channel.status
+    if info is not None and (new or step in (Move.FORWARD, Move.SAME)):
+        _copy_details(channel, info)
+    if step is Move.FORWARD:
+        channel.status = status
+        channel.status_changed_at = timezone.now()
+    if new or step in (Move.FORWARD, Move.SAME):
+        channel.save()
+    _advance_record(channel, step, previous, status, source, event, event_id, new)
+    return step
+
+
+def _advance_record(
+    channel: Channel,
+    step: Move,
+    previous: str,
+    status: str,
+    source: Source,
+    event: str,
+    event_id: str | None,
+    new: bool,
+) -> None:
     onboarding = channel.onboarding
-    assert onboarding is not None  # noqa: S101 - channel_get_locked links one
-    target = EVENT_STATUS.get(event.type, info.status)
-    step = move(channel.status, target)
-    if step is Move.STALE:
+    if onboarding is None:
+        return
+    data: dict[str, object] = {"status": status, "source": str(source)}
+    if event:
+        data |= {"event": event, "event_id": event_id}
+    if source is Source.RECONCILIATION:
+        if new or step is Move.FORWARD:
+            was = "unknown to the portal" if new else previous
+            timeline_add(
+                onboarding,
+                TimelineEntry.Kind.CORRECTION,
+                f"Reconciliation: {channel.label} {was} → {channel.status} (a webhook was missed).",
+                {"status": channel.status, "previous": was},
+            )
+        return
+    reported = "" if source is Source.WEBHOOK else f" (reported by the {source})"
+    what = event or f"The {source}"
+    if step is Move.FORWARD:
+        timeline_add(
+            onboarding,
+            TimelineEntry.Kind.STATUS,
+            f"{channel.label}: {previous} → {status}{reported}.",
+            data,
+        )
+    elif step is Move.STALE:
         timeline_add(
             onboarding,
             TimelineEntry.Kind.STALE_EVENT,
-            f"Ignored {event.type} for {_label(channel)}: it is already {channel.status}.",
-            {"event": event.type, "event_id": event.event_id, "status": target},
+            f"Ignored {what} for {channel.label}: it is already {previous}.",
+            data,
         )
     elif step is Move.UNKNOWN:
         timeline_add(
             onboarding,
             TimelineEntry.Kind.NOTE,
-            f"{event.type} for {_label(channel)} names an unknown status {target!r}; kept "
-            f"{channel.status}.",
-            {"event": event.type, "event_id": event.event_id},
+            f"{what} for {channel.label} names an unknown status {status!r}; kept {previous}.",
+            data,
         )
-    else:
-        _copy_details(channel, info)
-        if step is Move.FORWARD:
-            timeline_add(
-                onboarding,
-                TimelineEntry.Kind.STATUS,
-                f"{_label(channel)}: {channel.status} → {target}.",
-                {"event": event.type, "event_id": event.event_id, "status": target},
-            )
-            channel.status = target
-            channel.status_changed_at = timezone.now()
-        channel.save()
+
+
+def channel_apply_event(*, partner: Partner, event: ChannelEvent) -> Channel:
+    """Apply a lifecycle or permission event: status forward only, permission as announced."""
+    info = event.channel
+    channel = channel_get_locked(partner=partner, info=info)
+    channel_advance(
+        channel=channel,
+        status=EVENT_STATUS.get(event.type, info.status),
+        source=Source.WEBHOOK,
+        info=info,
+        event=event.type,
+        event_id=event.event_id,
+    )
     if event.type == "channel_permission_granted":
         channel_permission_set(channel=channel, granted=True, source="webhook")
     elif event.type == "channel_permission_revoked":
@@ -114,7 +182,7 @@ def channel_apply_notice(*, partner: Partner, event: ChannelNoticeEvent) -> Chan
         timeline_add(
             channel.onboarding,
             TimelineEntry.Kind.WEBHOOK,
-            f"{event.type.replace('_', ' ').capitalize()} on {_label(channel)}.",
+            f"{event.type.replace('_', ' ').capitalize()} on {channel.label}.",
             {"event": event.type, "event_id": event.event_id},
         )
     return channel
@@ -134,7 +202,7 @@ def channel_permission_set(*, channel: Channel, granted: bool, source: str) -> b
         timeline_add(
             channel.onboarding,
             TimelineEntry.Kind.PERMISSION,
-            f"Permission for {_label(channel)} {'granted' if granted else 'withdrawn'} ({source}).",
+            f"Permission for {channel.label} {'granted' if granted else 'withdrawn'} ({source}).",
             {"permission": value, "source": source},
         )
     return True
@@ -149,7 +217,7 @@ def api_keys_revoke(*, channel: Channel, reason: str) -> int:
         timeline_add(
             channel.onboarding,
             TimelineEntry.Kind.API_KEY,
-            f"API key of {_label(channel)} revoked: {reason}.",
+            f"API key of {channel.label} revoked: {reason}.",
             {"reason": reason},
         )
     return revoked
@@ -180,21 +248,17 @@ def channel_provision_if_due(*, channel: Channel) -> bool:
     return True
 
 
-MAX_LENGTHS = {"account_mode": 16, "phone_number": 20, "phone_name": 200, "waba_id": 64}
-
-
 def _copy_details(channel: Channel, info: ChannelInfo) -> None:
-    for field, value in (
-        ("account_mode", info.account_mode),
-        ("phone_number", info.phone_number),
-        ("phone_name", info.phone_name),
-        ("waba_id", info.waba_id),
-    ):
-        if value:
-            setattr(channel, field, value[: MAX_LENGTHS[field]])
-
-
-def _label(channel: Channel) -> str:
-    return (
-        f"+{channel.phone_number}" if channel.phone_number else f"channel {channel.hub_channel_id}"
+    """360Dialog's details of the channel, each fitted to its column; an empty one keeps ours."""
+    values = fitted(
+        Channel,
+        {
+            "account_mode": info.account_mode,
+            "phone_number": info.phone_number,
+            "phone_name": info.phone_name,
+            "waba_id": info.waba_id,
+        },
     )
+    for field, value in values.items():
+        if value:
+            setattr(channel, field, value)

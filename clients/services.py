@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from clients.models import Client, Onboarding, TimelineEntry
 from dialog360.objects import ClientInfo
+from portal.columns import fitted
 from portal.models import Partner
 
 
@@ -19,17 +20,21 @@ def client_upsert(
     name: str = "",
     email: str = "",
 ) -> Client:
-    """The partner's client with this 360Dialog id, created if new, updated with what is known.
-    Runs inside the caller's transaction and scope; the row is locked until it commits."""
+    """The partner's client with this 360Dialog id, created if new, updated with what is known
+    (each value fitted to its column: 360Dialog documents no lengths). Runs inside the caller's
+    transaction and scope; the row is locked until it commits."""
     client, _ = Client.objects.get_or_create(partner=partner, hub_client_id=hub_client_id)
     client = Client.objects.select_for_update().get(pk=client.pk)
-    values = {
-        "name": (info.name if info else "") or name,
-        "email": (info.email if info else "") or email,
-        "contact_name": info.full_name if info else "",
-        "partner_payload": info.partner_payload if info else "",
-        "hub_status": info.status if info else "",
-    }
+    values = fitted(
+        Client,
+        {
+            "name": (info.name if info else "") or name,
+            "email": (info.email if info else "") or email,
+            "contact_name": info.full_name if info else "",
+            "partner_payload": info.partner_payload if info else "",
+            "hub_status": info.status if info else "",
+        },
+    )
     changed = [
         field for field, value in values.items() if value and getattr(client, field) != value
     ]

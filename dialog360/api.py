@@ -39,6 +39,7 @@ from dialog360.objects import (
     as_text,
     parse_channel,
     parse_client,
+    phone_digits,
 )
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
@@ -82,8 +83,9 @@ class SharedNumbers:
     phone_numbers: frozenset[str]
 
     def includes(self, *, channel_id: str, phone_number: str = "") -> bool:
+        digits = phone_digits(phone_number)
         return channel_id in self.channel_ids or (
-            bool(phone_number) and phone_number.lstrip("+") in self.phone_numbers
+            bool(digits) and digits in {phone_digits(number) for number in self.phone_numbers}
         )
 
 

@@ -80,7 +80,9 @@ def parse_channel(data: object, where: str = "channel") -> ChannelInfo:
         created_at=_time(obj.get("created_at"), f"{where}.created_at"),
         billing_started_at=_time(obj.get("billing_started_at"), f"{where}.billing_started_at"),
         terminated_at=_time(obj.get("terminated_at"), f"{where}.terminated_at"),
-        phone_number=as_text(setup.get("phone_number"), f"{where}.setup_info.phone_number"),
+        phone_number=phone_digits(
+            as_text(setup.get("phone_number"), f"{where}.setup_info.phone_number")
+        ),
         phone_name=as_text(setup.get("phone_name"), f"{where}.setup_info.phone_name"),
         waba_id=as_text(waba.get("id"), f"{where}.waba_account.id"),
         waba_status=as_text(
@@ -90,6 +92,12 @@ def parse_channel(data: object, where: str = "channel") -> ChannelInfo:
         client_email=as_text(contact.get("email"), f"{where}.client.contact_info.email"),
         raw=obj,
     )
+
+
+def phone_digits(number: str) -> str:
+    """A phone number as the digits of its international form ("+49 151-123" -> "49151123"):
+    spaces, punctuation and anything else a sender added are dropped where it arrives."""
+    return "".join(char for char in number if char.isascii() and char.isdigit())
 
 
 def as_object(value: object, where: str) -> Mapping[str, Any]:

@@ -15,6 +15,7 @@ from clients.tests.factories import ClientFactory, OnboardingFactory
 from conftest import SIM_PARTNER_ID, wait_for
 from portal.models import Partner
 from portal.tenancy import partner_scope
+from portal.tests.faults import database_refuses
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("settled_worker")]
 NUMBERS = ["4915112345678", "4915187654321"]
@@ -49,7 +50,13 @@ def test_channels_missed_entirely_are_imported_and_get_their_keys(partner, hubsi
 
     result = partner_reconcile(partner=partner)
 
-    assert result.as_dict() == {"clients": 1, "channels": 2, "corrections": 2, "provisioning": 2}
+    assert result.as_dict() == {
+        "clients": 1,
+        "channels": 2,
+        "corrections": 2,
+        "provisioning": 2,
+        "failed": 0,
+    }
     assert Client.objects.get().hub_client_id == onboarded["client_id"]
     assert sorted(corrections()) == sorted(
         f"Reconciliation: +{number} unknown to the portal → live (a webhook was missed)."
@@ -136,6 +143,40 @@ def test_the_command_names_what_failed(partner, hubsim):
         call_command("reconcile", "--partner", partner.slug, stderr=err)
 
     assert err.getvalue() == f"{partner.slug}: list_clients: HTTP 503: Simulated error 503\n"
+
+
+def test_an_over_long_name_at_360dialog_is_fitted_and_reconciliation_completes(partner, hubsim):
+    onboarded = hubsim.onboard(
+        partner_id=SIM_PARTNER_ID, email="ada@acme.example", name="x" * 250, numbers=NUMBERS
+    )
+    hubsim.wait_idle()
+
+    result = partner_reconcile(partner=partner)
+
+    assert (result.clients, result.channels, result.failures) == (1, 2, [])
+    assert Client.objects.get(hub_client_id=onboarded["client_id"]).name == "x" * 200
+    wait_for(lambda: ApiKey.objects.count() == 2, what="both keys")
+
+
+def test_a_channel_that_cannot_be_stored_is_skipped_and_reported(partner, hubsim):
+    onboarded = onboard(hubsim)
+    refused, accepted = onboarded["channel_ids"]
+    out, err = StringIO(), StringIO()
+
+    with (
+        database_refuses("channels_channel", when=f"NEW.hub_channel_id = '{refused}'"),
+        pytest.raises(CommandError, match="reconciliation failed for at least one partner"),
+    ):
+        call_command("reconcile", "--partner", partner.slug, stdout=out, stderr=err)
+
+    assert out.getvalue() == (
+        f"{partner.slug}: 1 clients, 1 channels, 1 corrections, 1 keys queued, 1 failed\n"
+    )
+    assert err.getvalue().startswith(
+        f"{partner.slug}: skipped channel {refused}: DataError: refused by the test"
+    )
+    assert list(Channel.objects.values_list("hub_channel_id", flat=True)) == [accepted]
+    wait_for(lambda: ApiKey.objects.count() == 1, what="the other channel's key")
 
 
 def test_the_command_refuses_an_unknown_partner(partner):

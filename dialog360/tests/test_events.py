@@ -536,3 +536,16 @@ def test_parse_event_template_reads_odd_data_loosely(data):
     event = parse_event({"event": "waba_template_status_changed", "data": data})
 
     assert event == TemplateEvent("waba_template_status_changed", None, "", "", "", data)
+
+
+def test_phone_numbers_arrive_as_digits_only():
+    data = {
+        "id": "y9MiLoCH",
+        "client_id": "oaY9LLfUCL",
+        "setup_info": {"phone_number": "+49 151\r\n1234-5678"},
+    }
+
+    event = parse_event({"event": "channel_created", "data": data})
+
+    assert isinstance(event, ChannelEvent)
+    assert event.channel.phone_number == "4915112345678"

@@ -14,6 +14,7 @@ from clients.models import Client, Onboarding, TimelineEntry
 from clients.tests.factories import OnboardingFactory
 from portal.models import Partner
 from portal.tenancy import all_partners_scope, partner_scope
+from portal.tests.faults import database_refuses
 from portal.tests.factories import PartnerFactory
 from webhooks.models import WebhookEvent
 from webhooks.services import (
@@ -343,14 +344,41 @@ def test_a_client_first_seen_in_a_webhook_gets_an_onboarding(partner):
     ]
 
 
+REFUSED_NAME = "Refused Ltd"
+
+
+@pytest.fixture
+def refused_name():
+    """PostgreSQL refuses a client with this name ("value too long"): a real failure."""
+    with database_refuses("clients_client", when=f"NEW.name = '{REFUSED_NAME}'"):
+        yield
+
+
 def failing_payload() -> dict[str, object]:
-    # A client name longer than the column: the database refuses it, a real failure.
     payload = fixture("client_created")
-    payload["data"]["client"]["name"] = "x" * 300
+    payload["data"]["client"]["name"] = REFUSED_NAME
     return payload
 
 
-def test_a_failing_handler_keeps_the_error_and_rolls_its_work_back(partner, settings):
+def test_over_long_values_from_360dialog_are_fitted_to_their_columns(partner):
+    payload = fixture("client_created")
+    payload["data"]["client"]["name"] = "x" * 250
+    payload["data"]["client"]["contact_info"] = {"email": "a" * 250 + "@example.com"}
+    channel = channel_event("channel_created")
+    channel["data"]["setup_info"]["phone_name"] = "Bakery\n" + "y" * 300
+
+    assert deliver(partner, payload) == Status.PROCESSED
+    with partner_scope(partner):
+        client = Client.objects.get()
+    assert deliver(partner, channel) == Status.PROCESSED
+
+    with partner_scope(partner):
+        stored = Channel.objects.get()
+    assert (client.name, client.email) == ("x" * 200, "")
+    assert stored.phone_name == ("Bakery " + "y" * 300)[:200]
+
+
+def test_a_failing_handler_keeps_the_error_and_rolls_its_work_back(partner, settings, refused_name):
     settings.WEBHOOK_MAX_ATTEMPTS = 2
     event_pk = store(partner, failing_payload())
 
@@ -361,7 +389,7 @@ def test_a_failing_handler_keeps_the_error_and_rolls_its_work_back(partner, sett
 
     assert first == Status.FAILED
     assert (event.status, event.attempts) == (Status.FAILED, 1)
-    assert event.last_error.startswith("DataError: value too long")
+    assert event.last_error.startswith("DataError: refused by the test")
     assert "Traceback (most recent call last)" in event.traceback
     assert event.next_attempt_at is not None
     assert event.next_attempt_at > timezone.now()
@@ -404,7 +432,7 @@ def test_the_sweep_enqueues_stale_received_and_due_failed_events(partner, settin
     assert (first, second) == (2, 1)
 
 
-def test_replay_puts_a_failed_event_back(partner, django_capture_on_commit_callbacks):
+def test_replay_puts_a_failed_event_back(partner, django_capture_on_commit_callbacks, refused_name):
     event_pk = store(partner, failing_payload())
     with partner_scope(partner):
         webhook_event_process(partner=partner, event_pk=event_pk)

@@ -36,9 +36,13 @@ class Command(BaseCommand):
                 failed = True
                 self.stderr.write(f"{partner.slug}: {error}")
                 continue
+            failures = f", {len(result.failures)} failed" if result.failures else ""
             self.stdout.write(
                 f"{partner.slug}: {result.clients} clients, {result.channels} channels, "
-                f"{result.corrections} corrections, {result.provisioning} keys queued"
+                f"{result.corrections} corrections, {result.provisioning} keys queued{failures}"
             )
+            for failure in result.failures:
+                failed = True
+                self.stderr.write(f"{partner.slug}: skipped {failure}")
         if failed:
             raise CommandError("reconciliation failed for at least one partner (see above)")
