@@ -1,4 +1,6 @@
-"""Thin Celery tasks around the channel services; each takes ids and enters the partner's scope."""
+"""Thin Celery tasks around the channel services (queue `hub`); each takes ids and enters the
+partner's scope. Partner API failures that can pass (429, 5xx, transport) and transient
+database errors (a deadlock, a lost connection) are retried with backoff."""
 
 from __future__ import annotations
 
@@ -10,38 +12,41 @@ from django.conf import settings
 from channels.provisioning import channel_api_key_give_up, channel_api_key_provision
 from channels.reconcile import onboarding_check, partner_reconcile
 from dialog360.errors import RetryableError
-from portal.backoff import backoff_seconds
+from portal.backoff import TRANSIENT_DATABASE_ERRORS, task_retry_later
+from portal.entry import partner_task_scope
 from portal.models import Partner
 from portal.queueing import enqueue
-from portal.tenancy import partner_scope
 
-
-def retry_later(task: Task[Any, Any], error: RetryableError) -> None:
-    """Raise the task's retry, after a backoff that honours Retry-After; return when the
-    retries are used up (PARTNER_API_MAX_RETRIES)."""
-    attempt = task.request.retries + 1
-    if attempt <= settings.PARTNER_API_MAX_RETRIES:
-        countdown = backoff_seconds(attempt, at_least=error.retry_after or 0.0)
-        raise task.retry(countdown=countdown, exc=error) from None
+RETRYABLE = (RetryableError, *TRANSIENT_DATABASE_ERRORS)
 
 
 @shared_task(bind=True, name="channels.provision_api_key", acks_late=True, max_retries=None)
 def provision_api_key(self: Task[Any, Any], partner_id: int, channel_id: int) -> str:
-    partner = Partner.objects.get(pk=partner_id)
-    with partner_scope(partner):
-        try:
+    try:
+        with partner_task_scope(partner_id) as partner:
             return channel_api_key_provision(partner=partner, channel_id=channel_id)
-        except RetryableError as error:
-            retry_later(self, error)
+    except RETRYABLE as error:
+        task_retry_later(self, error, max_retries=settings.PARTNER_API_MAX_RETRIES)
+        with partner_task_scope(partner_id):
             channel_api_key_give_up(channel_id=channel_id, reason=f"gave up: {error}")
-            return "failed"
+        return "failed"
 
 
-@shared_task(name="channels.reconcile_partner", acks_late=True, soft_time_limit=600, time_limit=660)
-def reconcile_partner(partner_id: int) -> dict[str, int]:
-    partner = Partner.objects.get(pk=partner_id)
-    with partner_scope(partner):
-        return partner_reconcile(partner=partner).as_dict()
+@shared_task(
+    bind=True,
+    name="channels.reconcile_partner",
+    acks_late=True,
+    max_retries=None,
+    soft_time_limit=600,
+    time_limit=660,
+)
+def reconcile_partner(self: Task[Any, Any], partner_id: int) -> dict[str, int]:
+    try:
+        with partner_task_scope(partner_id) as partner:
+            return partner_reconcile(partner=partner).as_dict()
+    except TRANSIENT_DATABASE_ERRORS as error:
+        task_retry_later(self, error, max_retries=settings.PARTNER_API_MAX_RETRIES)
+        raise  # retries used up: the next scheduled run starts over
 
 
 @shared_task(name="channels.reconcile_all")
@@ -60,10 +65,9 @@ def reconcile_all() -> int:
 @shared_task(bind=True, name="channels.check_onboarding", acks_late=True, max_retries=None)
 def check_onboarding(self: Task[Any, Any], partner_id: int, onboarding_id: int) -> int:
     """After a return: the Partner API's view of the client's channels."""
-    partner = Partner.objects.get(pk=partner_id)
-    with partner_scope(partner):
-        try:
+    try:
+        with partner_task_scope(partner_id) as partner:
             return onboarding_check(partner=partner, onboarding_id=onboarding_id)
-        except RetryableError as error:
-            retry_later(self, error)
-            return 0  # retries used up: reconciliation picks it up
+    except RETRYABLE as error:
+        task_retry_later(self, error, max_retries=settings.PARTNER_API_MAX_RETRIES)
+        return 0  # retries used up: reconciliation picks it up

@@ -1,16 +1,26 @@
+"""Thin Celery tasks around the notification services; each takes ids and enters the partner's
+scope."""
+
 from __future__ import annotations
 
-from celery import shared_task
+from typing import Any
+
+from celery import Task, shared_task
 
 from clients.notifications import notification_send, notifications_unsent_enqueue
-from portal.models import Partner
-from portal.tenancy import all_partners_scope, partner_scope
+from portal.backoff import TRANSIENT_DATABASE_ERRORS, task_retry_later
+from portal.entry import partner_task_scope
+from portal.tenancy import all_partners_scope
 
 
-@shared_task(name="clients.send_notification", acks_late=True)
-def send_notification(partner_id: int, notification_id: int) -> bool:
-    with partner_scope(Partner.objects.get(pk=partner_id)):
-        return notification_send(notification_id=notification_id)
+@shared_task(bind=True, name="clients.send_notification", acks_late=True, max_retries=None)
+def send_notification(self: Task[Any, Any], partner_id: int, notification_id: int) -> bool:
+    try:
+        with partner_task_scope(partner_id):
+            return notification_send(notification_id=notification_id)
+    except TRANSIENT_DATABASE_ERRORS as error:
+        task_retry_later(self, error, max_retries=5)
+        return False  # the sweep sends it later
 
 
 @shared_task(name="clients.send_unsent_notifications")

@@ -29,8 +29,8 @@ from clients.onboarding import (
 )
 from clients.selectors import invite_get_valid, onboarding_get, onboarding_progress
 from dialog360.redirect import RedirectError, parse_redirect
+from portal.entry import partner_view
 from portal.models import Partner
-from portal.tenancy import partner_view
 
 LANGS = {code for code, _ in settings.LANGUAGES}
 logger = logging.getLogger(__name__)
@@ -60,11 +60,6 @@ opens_popups = opener_policy("same-origin-allow-popups")
 in_popup = opener_policy("unsafe-none")
 
 
-def _partner(request: HttpRequest) -> Partner:
-    partner: Partner = request.partner  # type: ignore[attr-defined]
-    return partner
-
-
 def _language(request: HttpRequest, partner: Partner, preferred: str = "") -> str:
     """?lang= first, then the onboarding's, then the browser's, then the partner's default."""
     for candidate in (request.GET.get("lang", ""), preferred):
@@ -88,9 +83,8 @@ def _render(
 @require_http_methods(["GET", "POST"])
 @partner_view
 @opens_popups
-def signup(request: HttpRequest) -> HttpResponse:
+def signup(request: HttpRequest, partner: Partner) -> HttpResponse:
     """The partner's branded signup page."""
-    partner = _partner(request)
     lang = _language(request, partner, request.POST.get("lang", ""))
     invite_token = request.POST.get("invite") or request.GET.get("invite")
     invite = invite_get_valid(invite_token)
@@ -125,9 +119,8 @@ def signup(request: HttpRequest) -> HttpResponse:
 @never_cache
 @partner_view
 @opens_popups
-def onboarding_page(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def onboarding_page(request: HttpRequest, partner: Partner, public_id: UUID) -> HttpResponse:
     """'Connect WhatsApp' and, once started, the live status of each number."""
-    partner = _partner(request)
     onboarding = _onboarding(request, public_id)
     lang = _language(request, partner, onboarding.lang)
     with translation.override(lang):
@@ -148,9 +141,8 @@ def onboarding_page(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @never_cache
 @partner_view
 @in_popup
-def launch(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def launch(request: HttpRequest, partner: Partner, public_id: UUID) -> HttpResponse:
     """Mint this launch's token (and IO signature) and go to 360Dialog."""
-    partner = _partner(request)
     onboarding = _onboarding(request, public_id)
     try:
         hub_url = onboarding_launch(onboarding=onboarding)
@@ -162,8 +154,7 @@ def launch(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_GET
 @never_cache
 @partner_view
-def status(request: HttpRequest, public_id: UUID) -> JsonResponse:
-    partner = _partner(request)
+def status(request: HttpRequest, partner: Partner, public_id: UUID) -> JsonResponse:
     onboarding = _onboarding(request, public_id)
     with translation.override(_language(request, partner, onboarding.lang)):
         return JsonResponse(onboarding_progress(onboarding))
@@ -173,11 +164,10 @@ def status(request: HttpRequest, public_id: UUID) -> JsonResponse:
 @never_cache
 @partner_view
 @in_popup
-def return_view(request: HttpRequest, token: str = "") -> HttpResponse:
+def return_view(request: HttpRequest, partner: Partner, token: str = "") -> HttpResponse:
     """360Dialog sends the popup here. With our token: the onboarding it belongs to. Without
     (a direct link, the hub's global redirect URL): an unverified one, checked with the
     Partner API. Then tell the opener and close, or show the status page."""
-    partner = _partner(request)
     try:
         parsed = parse_redirect(request.META.get("QUERY_STRING", ""))
         if token:

@@ -4,18 +4,17 @@ Tenant-owned models use `TenantManager` as their default manager. Any query thro
 `ScopeError` unless a scope is active, so forgetting to choose a tenant fails loudly instead of
 showing one partner's data to another. Code enters a scope with `partner_scope(partner)` (public
 pages, tasks), `partners_scope(ids)` (a staff user's partners) or `all_partners_scope()`
-(superusers, system-wide jobs such as the sweeper).
+(superusers, system-wide jobs such as the sweeper). Requests and tasks enter it through
+`portal.entry` (`partner_view`, `partner_task_scope`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from functools import wraps
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse
 from django_scopes import scope, scopes_disabled
 from django_scopes.exceptions import ScopeError
 from django_scopes.state import get_scope
@@ -31,7 +30,6 @@ __all__ = [
     "UnscopedQuerySet",
     "all_partners_scope",
     "partner_scope",
-    "partner_view",
     "partners_scope",
 ]
 
@@ -100,23 +98,3 @@ def all_partners_scope() -> Iterator[None]:
     """Every partner's rows: for superusers and system-wide jobs only."""
     with scopes_disabled():
         yield
-
-
-def partner_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Resolve `<partner_slug>` from the URL to an active partner and run the view in its scope.
-
-    The view finds the partner on `request.partner`; an unknown or inactive slug is a 404.
-    """
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, partner_slug: str, **kwargs: Any) -> HttpResponse:
-        from portal.selectors import partner_get_active
-
-        partner = partner_get_active(slug=partner_slug)
-        if partner is None:
-            raise Http404("No such partner.")
-        request.partner = partner  # type: ignore[attr-defined]
-        with partner_scope(partner):
-            return view(request, *args, **kwargs)
-
-    return wrapper

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from portal.models import Partner
-from portal.tenancy import all_partners_scope, partner_scope
+from portal.entry import partner_task_scope
+from portal.tenancy import all_partners_scope
 from webhooks.services import webhook_event_process, webhook_events_sweep
 
 
@@ -15,8 +15,7 @@ from webhooks.services import webhook_event_process, webhook_events_sweep
     name="webhooks.process_event", acks_late=True, reject_on_worker_lost=True, ignore_result=True
 )
 def process_event(partner_id: int, event_pk: int) -> str:
-    partner = Partner.objects.get(pk=partner_id)
-    with partner_scope(partner):
+    with partner_task_scope(partner_id) as partner:
         return webhook_event_process(partner=partner, event_pk=event_pk)
 
 
