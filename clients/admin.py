@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -10,8 +11,25 @@ from django.utils import timezone
 
 from clients.invites import INVITE_LIFETIME, invite_prepare, invite_url, invites_revoke
 from clients.models import Client, Invite, Notification, Onboarding, TimelineEntry
+from dialog360.io_link import normalize_number
 from portal.admin_tenancy import TenantAdmin, TenantInline, partner_access
 from portal.models import Partner
+
+
+class PhoneNumberForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Stores a valid number (the model field's validator) in 360Dialog's form: digits only,
+    country code first."""
+
+    def clean_phone_number(self) -> str:
+        number: str = self.cleaned_data.get("phone_number", "")
+        if not number:
+            return ""
+        try:
+            return normalize_number(number)
+        except ValueError:
+            raise forms.ValidationError(
+                "Enter the number with its country code, for example +49 151 12345678."
+            ) from None
 
 
 class TimelineInline(TenantInline):
@@ -29,6 +47,7 @@ class ClientAdmin(TenantAdmin):
 
 @admin.register(Onboarding)
 class OnboardingAdmin(TenantAdmin):
+    form = PhoneNumberForm
     list_display = ["__str__", "partner", "status", "client", "created_at", "returned_at"]
     list_filter = ["status", "verified"]
     search_fields = [
@@ -86,6 +105,7 @@ class NotificationAdmin(TenantAdmin):
 class InviteAdmin(TenantAdmin):
     """Account managers send clients a pre-filled signup link; it expires and can be revoked."""
 
+    form = PhoneNumberForm
     list_display = ["created_at", "partner", "email", "contact_name", "expires_at", "state"]
     search_fields = ["email", "contact_name", "partner_payload"]
     fields = [

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
+from dialog360.io_link import normalize_number
 from portal.models import TenantModel, TimeStampedModel
+
+
+def validate_phone_number(value: str) -> None:
+    """A number 360Dialog takes: its country code first (forms store it normalised)."""
+    try:
+        normalize_number(value)
+    except ValueError:
+        raise ValidationError(
+            "Enter the number with its country code, for example +49 151 12345678."
+        ) from None
 
 
 class Client(TenantModel, TimeStampedModel):
@@ -53,7 +65,7 @@ class Onboarding(TenantModel, TimeStampedModel):
     )
     email = models.EmailField(blank=True)
     contact_name = models.CharField(max_length=200, blank=True)
-    phone_number = models.CharField(max_length=20, blank=True)
+    phone_number = models.CharField(max_length=20, blank=True, validators=[validate_phone_number])
     partner_payload = models.CharField(
         max_length=200, blank=True, help_text="CRM reference passed to 360Dialog as `partner`."
     )
@@ -152,7 +164,7 @@ class Invite(TenantModel, TimeStampedModel):
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     email = models.EmailField(blank=True)
     contact_name = models.CharField(max_length=200, blank=True)
-    phone_number = models.CharField(max_length=20, blank=True)
+    phone_number = models.CharField(max_length=20, blank=True, validators=[validate_phone_number])
     partner_payload = models.CharField(
         "CRM reference", max_length=200, blank=True, help_text="Sent to 360Dialog as `partner`."
     )

@@ -77,13 +77,6 @@ def onboarding_launch(*, onboarding: Onboarding) -> str:
         raise ReturnError(_("This signup link has expired. Please start again."))
     partner = onboarding.partner
     token = secrets.token_urlsafe(32)
-    onboarding.return_token_hash = token_hash(token)
-    onboarding.opened_at = timezone.now()
-    fields = ["return_token_hash", "opened_at", "updated_at"]
-    if onboarding.status == Onboarding.Status.STARTED:
-        onboarding.status = Onboarding.Status.OPENED
-        fields.append("status")
-    onboarding.save(update_fields=fields)
     signature = None
     if partner.io_signature_enabled and partner.platform_secret:
         signature = io_signature_mint(
@@ -104,12 +97,26 @@ def onboarding_launch(*, onboarding: Onboarding) -> str:
         plan_selection=partner.plan_selection,  # type: ignore[arg-type]
         signature=signature,
     )
+    # The link first: if it cannot be made, the token the open popup carries stays valid.
+    try:
+        link = io_link(partner.hub_url, partner.hub_partner_id, params)
+    except ValueError:
+        raise ReturnError(
+            _("Your details could not be sent to 360Dialog. Please start again.")
+        ) from None
+    onboarding.return_token_hash = token_hash(token)
+    onboarding.opened_at = timezone.now()
+    fields = ["return_token_hash", "opened_at", "updated_at"]
+    if onboarding.status == Onboarding.Status.STARTED:
+        onboarding.status = Onboarding.Status.OPENED
+        fields.append("status")
+    onboarding.save(update_fields=fields)
     timeline_add(
         onboarding,
         TimelineEntry.Kind.LAUNCHED,
         "360Dialog's popup opened" + (" with a fresh IO signature." if signature else "."),
     )
-    return io_link(partner.hub_url, partner.hub_partner_id, params)
+    return link
 
 
 def return_url(partner: Partner, token: str) -> str:

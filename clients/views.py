@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clients.forms import SignupForm
 from clients.models import Onboarding
@@ -134,10 +135,18 @@ def onboarding_page(request: HttpRequest, partner: Partner, public_id: UUID) -> 
         "status_url": f"{base}status.json",
         "origin": settings.PUBLIC_BASE_URL,
     }
-    return _render(request, "clients/onboarding.html", context, lang)
+    response = _render(request, "clients/onboarding.html", context, lang)
+    # The launch form's answer redirects to the hub: Chromium applies form-action to it.
+    response._csp_update = {"form-action": [_origin_of(partner.hub_url)]}  # type: ignore[attr-defined]
+    return response
 
 
-@require_GET
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@require_POST  # it changes state: posted by the onboarding page's form (CSRF), never a link
 @never_cache
 @partner_view
 @in_popup

@@ -84,6 +84,12 @@ def onboarding_page_ready(page: Page) -> None:
     page.locator("[data-onboarding][data-ready]").wait_for()
 
 
+def at_the_hub(popup: Page) -> Page:
+    """The popup opens blank, then the launch form is posted into it and redirects."""
+    popup.wait_for_url(re.compile(r"/dashboard/app/[^/]+/permissions\?"))
+    return popup
+
+
 def grant(popup: Page) -> None:
     expect(popup.get_by_label("Email")).to_have_value("ada@example.com")
     popup.get_by_role("button", name="Grant permission").click()
@@ -115,9 +121,8 @@ def test_signup_popup_grant_and_live(page, portal, hubsim):
     onboarding_page_ready(page)
 
     with page.expect_popup() as opened:
-        page.get_by_role("link", name="Connect WhatsApp").click()
-    popup = opened.value
-    popup.wait_for_load_state()
+        page.get_by_role("button", name="Connect WhatsApp").click()
+    popup = at_the_hub(opened.value)
     assert popup.url.startswith(hubsim.base_url)
     assert page.evaluate("window.openedWith") == "popup=yes,width=600,height=900"
     shot(popup, "2-popup")
@@ -137,10 +142,10 @@ def test_a_blocked_popup_offers_the_same_tab(page, portal):
     page.get_by_role("button", name="Continue").click()
     onboarding_page_ready(page)
 
-    page.get_by_role("link", name="Connect WhatsApp").click()
+    page.get_by_role("button", name="Connect WhatsApp").click()
     blocked = page.get_by_role("alert").filter(has_text="blocked")
     expect(blocked).to_be_visible()
-    blocked.get_by_role("link", name="Open 360Dialog in this tab instead").click()
+    blocked.get_by_role("button", name="Open 360Dialog in this tab instead").click()
     grant(page)
 
     # No opener: the return page goes on to the status page by itself.
@@ -155,7 +160,7 @@ def test_closing_the_popup_shows_a_way_to_try_again(page, portal):
     onboarding_page_ready(page)
 
     with page.expect_popup() as opened:
-        page.get_by_role("link", name="Connect WhatsApp").click()
+        page.get_by_role("button", name="Connect WhatsApp").click()
     opened.value.close()
     closed = page.get_by_role("alert").filter(has_text="closed before you finished")
     expect(closed).to_be_visible()
@@ -175,8 +180,8 @@ def test_direct_payment_with_io_signature(page, portal, hubsim):
     onboarding_page_ready(page)
 
     with page.expect_popup() as opened:
-        page.get_by_role("link", name="Connect WhatsApp").click()
-    popup = opened.value
+        page.get_by_role("button", name="Connect WhatsApp").click()
+    popup = at_the_hub(opened.value)
     assert "io_signature=" in popup.url and "io_timestamp=" in popup.url
     with popup.expect_event("close"):
         grant(popup)
@@ -195,8 +200,8 @@ def test_the_german_page(page, portal, hubsim):
     onboarding_page_ready(page)
 
     with page.expect_popup() as opened:
-        page.get_by_role("link", name="WhatsApp verbinden").click()
-    popup = opened.value
+        page.get_by_role("button", name="WhatsApp verbinden").click()
+    popup = at_the_hub(opened.value)
     assert "lang=de" in popup.url
     expect(popup.locator("html")).to_have_attribute("lang", "de")
     with popup.expect_event("close"):

@@ -54,7 +54,7 @@ def start(http, partner, **data) -> Onboarding:
 
 
 def launch(http, partner, onboarding) -> tuple[str, dict[str, str]]:
-    response = http.get(f"/p/{partner.slug}/o/{onboarding.public_id}/launch/")
+    response = http.post(f"/p/{partner.slug}/o/{onboarding.public_id}/launch/")
     assert response.status_code == 302
     location = response["Location"]
     return location, dict(parse_qsl(urlsplit(location).query))
@@ -384,8 +384,9 @@ def test_only_the_browser_that_started_an_onboarding_may_follow_it(partner):
     onboarding = start(HttpClient(), partner)
     stranger = HttpClient()
 
-    for path in ("", "status.json", "launch/"):
+    for path in ("", "status.json"):
         assert stranger.get(f"/p/acme/o/{onboarding.public_id}/{path}").status_code == 404
+    assert stranger.post(f"/p/acme/o/{onboarding.public_id}/launch/").status_code == 404
 
 
 def test_an_unknown_onboarding_is_404(partner):

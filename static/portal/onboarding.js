@@ -8,6 +8,7 @@
   var origin = root.getAttribute("data-origin");
   var statusUrl = root.getAttribute("data-status-url");
   var launch = root.querySelector("[data-launch]");
+  var launchForm = root.querySelector("[data-launch-form]");
   var popup = null;
   var watcher = null;
   var returned = false;
@@ -18,13 +19,16 @@
     });
   }
 
+  // Opens the named popup synchronously in the click handler (popup blockers allow that),
+  // then posts the launch form into it: launching is a POST, with the form's CSRF token.
   function open(event) {
     if (event) event.preventDefault();
-    popup = window.open(launch.href, "dialog360", "popup=yes,width=600,height=900");
+    popup = window.open("", "dialog360", "popup=yes,width=600,height=900");
     if (!popup || popup.closed) {
       show("blocked");
       return;
     }
+    launchForm.submit();
     show("waiting");
     clearInterval(watcher);
     watcher = setInterval(function () {
