@@ -138,11 +138,7 @@ def _store(channel: Channel, created: CreatedApiKey, *, reason: str) -> ApiKey:
             onboarding=onboarding,
             key=f"key_ready:{key.pk}",
             kind=Notification.Kind.KEY_READY,
-            subject=f"Your WhatsApp number {channel.label} is ready",
-            body=(
-                f"The WhatsApp number {channel.label} is connected and its API key "
-                "is ready. Your provider will now set up messaging for you."
-            ),
+            context={"number": channel.label},
         )
         onboarding_refresh(onboarding=onboarding)
     logger.info("api key created", extra={"channel": channel.hub_channel_id})
@@ -171,10 +167,6 @@ def _record_failure(channel: Channel, reason: str) -> None:
             onboarding=onboarding,
             key=f"onboarding_failed:{onboarding.pk}",
             kind=Notification.Kind.ONBOARDING_FAILED,
-            subject=f"WhatsApp onboarding of {channel.label} needs attention",
             # The reason stays on the timeline, for staff: it may be 360Dialog's wording.
-            body=(
-                f"Connecting the WhatsApp number {channel.label} could not be finished. "
-                "Your provider has been told and will get back to you."
-            ),
+            context={"number": channel.label},
         )

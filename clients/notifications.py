@@ -8,22 +8,30 @@ task; a sweep every minute sends whatever is still unsent.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from clients.models import Notification, Onboarding
+from portal.columns import fit, without_control_characters
 from portal.models import PartnerMembership
 from portal.queueing import enqueue, enqueue_on_commit
 
+MAIL_LANGUAGES = ("en", "de")
+TEMPLATES = "clients/notifications"
+
 
 def notification_create(
-    *, onboarding: Onboarding, key: str, kind: str, subject: str, body: str
+    *, onboarding: Onboarding, key: str, kind: str, context: dict[str, Any]
 ) -> Notification | None:
-    """The notification, or None when one with this key exists already."""
+    """The notification, its text rendered from its template in the onboarding's language;
+    None when one with this key exists already."""
+    subject, body = notification_text(kind=kind, lang=onboarding.lang, context=context)
     recipients = _recipients(onboarding)
     try:
         with transaction.atomic():
@@ -40,6 +48,20 @@ def notification_create(
         return None
     enqueue_on_commit("clients.send_notification", notification.partner_id, notification.pk)
     return notification
+
+
+def notification_text(*, kind: str, lang: str, context: dict[str, Any]) -> tuple[str, str]:
+    """(subject, body) of the `kind` mail in `lang` (English if we have no such language).
+    Values lose control characters: a line break in the subject header makes the mail
+    unsendable, a NUL unstorable."""
+    lang = lang if lang in MAIL_LANGUAGES else MAIL_LANGUAGES[0]
+    clean = {
+        name: without_control_characters(value) if isinstance(value, str) else value
+        for name, value in context.items()
+    }
+    text = render_to_string(f"{TEMPLATES}/{lang}/{kind}.txt", clean)
+    subject, _, body = text.partition("\n")
+    return fit(Notification, "subject", subject), body.strip()
 
 
 def notification_send(*, notification_id: int) -> bool:

@@ -39,8 +39,7 @@ def create(onboarding, key="key_ready:1"):
         onboarding=onboarding,
         key=key,
         kind=Notification.Kind.KEY_READY,
-        subject="Your number is ready",
-        body="It is ready.",
+        context={"number": "+4915112345678"},
     )
 
 
@@ -57,7 +56,11 @@ def test_the_client_and_the_managers_are_told_once(
 
     [mail] = mailoutbox
     assert mail.to == ["ada@acme.example", "amy@partner.example", "zoe@partner.example"]
-    assert (mail.subject, mail.body) == ("Your number is ready", "It is ready.")
+    assert (mail.subject, mail.body) == (
+        "Your WhatsApp number +4915112345678 is ready",
+        "The WhatsApp number +4915112345678 is connected and its API key is ready. Your "
+        "provider will now set up messaging for you.",
+    )
     notification.refresh_from_db()
     assert notification.sent_at is not None
 
@@ -108,3 +111,40 @@ def test_a_mail_server_failure_keeps_it_unsent_for_the_sweep(onboarding, setting
         created_at=timezone.now() - timedelta(days=2)
     )
     assert notifications_unsent_enqueue() == 0  # given up after a day
+
+
+def test_the_mail_is_in_the_onboardings_language(onboarding, mailoutbox):
+    onboarding.lang = "de"
+    notification = create(onboarding)
+    assert notification is not None
+
+    notification_send(notification_id=notification.pk)
+
+    [mail] = mailoutbox
+    assert mail.subject == "Ihre WhatsApp-Nummer +4915112345678 ist bereit"
+    assert mail.body.startswith("Die WhatsApp-Nummer +4915112345678 ist verbunden")
+
+
+def test_a_language_without_mails_gets_english(onboarding):
+    onboarding.lang = "fr"
+    notification = create(onboarding)
+
+    assert notification is not None
+    assert notification.subject == "Your WhatsApp number +4915112345678 is ready"
+
+
+def test_control_characters_never_reach_the_subject(onboarding, mailoutbox):
+    notification = notification_create(
+        onboarding=onboarding,
+        key="onboarding_failed:1",
+        kind=Notification.Kind.ONBOARDING_FAILED,
+        context={"number": "+49151\r\nBcc: everyone@example.com\x00"},
+    )
+    assert notification is not None
+
+    assert notification_send(notification_id=notification.pk) is True
+
+    [mail] = mailoutbox
+    assert mail.subject == (
+        "WhatsApp onboarding of +49151  Bcc: everyone@example.com needs attention"
+    )
