@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
-from urllib.parse import quote
 
 import httpx
 
@@ -248,19 +247,6 @@ class PartnerApiClient:
             ]
         except PayloadError as error:
             raise InvalidResponseError(str(error), operation=operation) from None
-
-    def delete_api_key(self, channel_id: str, key_id: str) -> None:
-        operation = "delete_api_key"
-        path = (
-            f"/channels/{require_id(channel_id, 'channel_id')}"
-            f"/api_keys/{quote(require_key_id(key_id, 'key_id'))}"
-        )
-        self._send(operation, "DELETE", path)
-
-    def set_webhook_url(self, url: str) -> None:
-        if not url.startswith(("https://", "http://")):
-            raise ValueError(f"webhook URL must be an absolute http(s) URL, got {url!r}")
-        self._send("set_webhook_url", "POST", "/webhook_url", json={"webhook_url": url})
 
     # Plumbing
 

@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
@@ -89,8 +90,6 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
 
 def encrypted_fields() -> Iterator[tuple[type[models.Model], list[str]]]:
     """Every installed model that has encrypted columns, with their names."""
-    from django.apps import apps
-
     for model in apps.get_models():
         names = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
         if names:

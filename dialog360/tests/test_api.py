@@ -179,20 +179,6 @@ CALLS = [
         id="list_api_keys",
     ),
     pytest.param(
-        lambda api: api.delete_api_key(CHANNEL_ID, "201126"),
-        "DELETE",
-        f"{PARTNER}/channels/{CHANNEL_ID}/api_keys/201126",
-        reply(204),
-        id="delete_api_key",
-    ),
-    pytest.param(
-        lambda api: api.set_webhook_url(WEBHOOK_URL),
-        "POST",
-        f"{PARTNER}/webhook_url",
-        reply(200, json={}),
-        id="set_webhook_url",
-    ),
-    pytest.param(
         lambda api: api.shared_numbers(CLIENT_ID),
         "GET",
         f"{PARTNER}/clients/{CLIENT_ID}/shared_client_numbers",
@@ -297,26 +283,6 @@ def test_create_api_key_posts_an_empty_body(hub, api):
     )
     assert request.content == b""
     assert "Content-Type" not in request.headers
-
-
-def test_set_webhook_url_posts_the_url_as_json(hub, api):
-    route = hub.post(f"{PARTNER}/webhook_url").respond(200, json={})
-
-    assert api.set_webhook_url(WEBHOOK_URL) is None
-
-    request = only_request(route)
-    assert request.headers["Content-Type"] == "application/json"
-    assert json.loads(request.content) == {"webhook_url": WEBHOOK_URL}
-
-
-@pytest.mark.parametrize(
-    "url", ["portal.test/webhook", "/webhooks/partner", "ftp://portal.test/x", ""]
-)
-def test_set_webhook_url_rejects_a_non_http_url_before_any_request(hub, api, url):
-    with pytest.raises(ValueError, match="webhook URL must be an absolute http"):
-        api.set_webhook_url(url)
-
-    assert hub.calls.call_count == 0
 
 
 # Pages
@@ -509,7 +475,6 @@ def test_a_bad_channel_id_is_rejected_before_any_request(hub, api, bad_id):
         api.get_channel,
         api.create_api_key,
         api.list_api_keys,
-        lambda channel_id: api.delete_api_key(channel_id, "201126"),
     ):
         with pytest.raises(ValueError, match="channel_id must be 1-64 letters or digits"):
             call(bad_id)
@@ -518,9 +483,7 @@ def test_a_bad_channel_id_is_rejected_before_any_request(hub, api, bad_id):
 
 
 @pytest.mark.parametrize("bad_id", BAD_IDS)
-def test_a_bad_key_or_client_id_is_rejected_before_any_request(hub, api, bad_id):
-    with pytest.raises(ValueError, match="key_id must be 1-64 letters, digits, - or _"):
-        api.delete_api_key(CHANNEL_ID, bad_id)
+def test_a_bad_client_id_is_rejected_before_any_request(hub, api, bad_id):
     with pytest.raises(ValueError, match="client_id must be 1-64 letters or digits"):
         api.shared_numbers(bad_id)
 
@@ -683,23 +646,6 @@ def test_list_api_keys_rejects_an_unknown_shape(hub, api, body, message):
 
     assert str(caught.value) == f"list_api_keys: {message}"
     assert caught.value.status_code is None
-
-
-@pytest.mark.parametrize("status", [200, 204])
-def test_delete_api_key_succeeds_without_reading_a_body(hub, api, status):
-    route = hub.delete(f"{PARTNER}/channels/{CHANNEL_ID}/api_keys/201126").respond(status)
-
-    assert api.delete_api_key(CHANNEL_ID, "201126") is None
-    assert only_request(route).method == "DELETE"
-
-
-def test_delete_api_key_of_a_missing_key_raises_not_found(hub, api):
-    hub.delete(f"{PARTNER}/channels/{CHANNEL_ID}/api_keys/201126").respond(404, json=META_ERROR)
-
-    with pytest.raises(NotFoundError) as caught:
-        api.delete_api_key(CHANNEL_ID, "201126")
-
-    assert str(caught.value) == "delete_api_key: HTTP 404: Nope (a; b)"
 
 
 # Shared numbers
@@ -1147,20 +1093,18 @@ def test_logs_carry_neither_the_partner_key_nor_a_channel_key(hub, api, caplog):
     hub.get(f"{PARTNER}/channels").respond(200, json=CHANNELS)
     hub.post(f"{PARTNER}/channels/{CHANNEL_ID}/api_keys").respond(201, json=CREATED)
     hub.get(f"{PARTNER}/channels/{CHANNEL_ID}/api_keys").respond(401, json=META_ERROR)
-    hub.delete(f"{PARTNER}/channels/{CHANNEL_ID}/api_keys/201126").mock(
+    hub.get(f"{PARTNER}/clients/{CLIENT_ID}/shared_client_numbers").mock(
         side_effect=httpx.ConnectError
     )
-    hub.post(f"{PARTNER}/webhook_url").respond(200, json={})
 
     api.get_channel(CHANNEL_ID)
     assert api.create_api_key(CHANNEL_ID).api_key == CHANNEL_KEY
     with pytest.raises(UnauthorizedError):
         api.list_api_keys(CHANNEL_ID)
     with pytest.raises(TransportError):
-        api.delete_api_key(CHANNEL_ID, "201126")
-    api.set_webhook_url(WEBHOOK_URL)
+        api.shared_numbers(CLIENT_ID)
 
-    assert [record.name for record in caplog.records].count("httpx") == 4
+    assert [record.name for record in caplog.records].count("httpx") == 3
     for record in caplog.records:
         for text in (record.getMessage(), repr(record.args), repr(record.__dict__)):
             assert PARTNER_KEY not in text
