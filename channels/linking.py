@@ -84,9 +84,9 @@ def onboarding_for_client(*, client: Client) -> Onboarding:
         expires_at=timezone.now(),
     )
     timeline_add(
-        onboarding,
-        TimelineEntry.Kind.CREATED,
-        "First seen in a 360Dialog webhook (not started on the signup page).",
+        onboarding=onboarding,
+        kind=TimelineEntry.Kind.CREATED,
+        message="First seen in a 360Dialog webhook (not started on the signup page).",
     )
     return onboarding
 
@@ -102,4 +102,8 @@ def onboarding_refresh(*, onboarding: Onboarding) -> None:
         )
     )
     if all(channel.pk in with_key for channel in channels):
-        onboarding_status_set(onboarding, Onboarding.Status.LIVE, "every number has its API key")
+        onboarding_status_set(
+            onboarding=onboarding,
+            status=Onboarding.Status.LIVE,
+            reason="every number has its API key",
+        )

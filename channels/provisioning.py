@@ -98,9 +98,9 @@ def _confirmed(channel: Channel, *, api_channel: ChannelInfo) -> bool:
     if api_channel.status not in KEY_STATUSES:
         if channel.onboarding is not None:
             timeline_add(
-                channel.onboarding,
-                TimelineEntry.Kind.NOTE,
-                f"Not creating a key yet: 360Dialog reports {channel.label} as "
+                onboarding=channel.onboarding,
+                kind=TimelineEntry.Kind.NOTE,
+                message=f"Not creating a key yet: 360Dialog reports {channel.label} as "
                 f"{api_channel.status or 'unknown'}.",
             )
         return False
@@ -129,10 +129,10 @@ def _store(channel: Channel, created: CreatedApiKey, *, reason: str) -> ApiKey:
     onboarding = channel.onboarding
     if onboarding is not None:
         timeline_add(
-            onboarding,
-            TimelineEntry.Kind.API_KEY,
-            f"API key for {channel.label} created (…{key.last4}, {key.fingerprint}).",
-            {"fingerprint": key.fingerprint, "hub_key_id": key.hub_key_id},
+            onboarding=onboarding,
+            kind=TimelineEntry.Kind.API_KEY,
+            message=f"API key for {channel.label} created (…{key.last4}, {key.fingerprint}).",
+            data={"fingerprint": key.fingerprint, "hub_key_id": key.hub_key_id},
         )
         notification_create(
             onboarding=onboarding,
@@ -156,12 +156,14 @@ def _record_failure(channel: Channel, reason: str) -> None:
     if onboarding is None:
         return
     timeline_add(
-        onboarding,
-        TimelineEntry.Kind.ERROR,
-        f"Could not create the API key for {channel.label}: {reason}",
+        onboarding=onboarding,
+        kind=TimelineEntry.Kind.ERROR,
+        message=f"Could not create the API key for {channel.label}: {reason}",
     )
     if onboarding_status_set(
-        onboarding, Onboarding.Status.FAILED, "the API key could not be created"
+        onboarding=onboarding,
+        status=Onboarding.Status.FAILED,
+        reason="the API key could not be created",
     ):
         notification_create(
             onboarding=onboarding,

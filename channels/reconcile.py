@@ -160,9 +160,11 @@ def onboarding_check(*, partner: Partner, onboarding_id: int) -> int:
         known = list(api.iter_clients(filters={"id": hub_client_id}))
         if not known:
             timeline_add(
-                onboarding,
-                TimelineEntry.Kind.ERROR,
-                f"360Dialog does not know client {hub_client_id}: the return is not trusted.",
+                onboarding=onboarding,
+                kind=TimelineEntry.Kind.ERROR,
+                message=(
+                    f"360Dialog does not know client {hub_client_id}: the return is not trusted."
+                ),
             )
             return 0
         with transaction.atomic():
@@ -176,9 +178,9 @@ def onboarding_check(*, partner: Partner, onboarding_id: int) -> int:
             )
             if not ours and others.exists():
                 timeline_add(
-                    onboarding,
-                    TimelineEntry.Kind.ERROR,
-                    f"Client {hub_client_id} belongs to another onboarding: not linked.",
+                    onboarding=onboarding,
+                    kind=TimelineEntry.Kind.ERROR,
+                    message=f"Client {hub_client_id} belongs to another onboarding: not linked.",
                 )
                 return 0
             if onboarding.client_id != client.pk:
@@ -186,9 +188,9 @@ def onboarding_check(*, partner: Partner, onboarding_id: int) -> int:
             if not onboarding.verified:
                 Onboarding.objects.filter(pk=onboarding.pk).update(verified=True)
                 timeline_add(
-                    onboarding,
-                    TimelineEntry.Kind.NOTE,
-                    f"Confirmed by the Partner API: client {hub_client_id}.",
+                    onboarding=onboarding,
+                    kind=TimelineEntry.Kind.NOTE,
+                    message=f"Confirmed by the Partner API: client {hub_client_id}.",
                 )
         for info in api.iter_channels(filters={"client_id": hub_client_id}):
             with transaction.atomic():

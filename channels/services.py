@@ -102,34 +102,39 @@ def _advance_record(
         if new or step is Move.FORWARD:
             was = "unknown to the portal" if new else previous
             timeline_add(
-                onboarding,
-                TimelineEntry.Kind.CORRECTION,
-                f"Reconciliation: {channel.label} {was} → {channel.status} (a webhook was missed).",
-                {"status": channel.status, "previous": was},
+                onboarding=onboarding,
+                kind=TimelineEntry.Kind.CORRECTION,
+                message=(
+                    f"Reconciliation: {channel.label} {was} → {channel.status} "
+                    "(a webhook was missed)."
+                ),
+                data={"status": channel.status, "previous": was},
             )
         return
     reported = "" if source is Source.WEBHOOK else f" (reported by the {source})"
     what = event or f"The {source}"
     if step is Move.FORWARD:
         timeline_add(
-            onboarding,
-            TimelineEntry.Kind.STATUS,
-            f"{channel.label}: {previous} → {status}{reported}.",
-            data,
+            onboarding=onboarding,
+            kind=TimelineEntry.Kind.STATUS,
+            message=f"{channel.label}: {previous} → {status}{reported}.",
+            data=data,
         )
     elif step is Move.STALE:
         timeline_add(
-            onboarding,
-            TimelineEntry.Kind.STALE_EVENT,
-            f"Ignored {what} for {channel.label}: it is already {previous}.",
-            data,
+            onboarding=onboarding,
+            kind=TimelineEntry.Kind.STALE_EVENT,
+            message=f"Ignored {what} for {channel.label}: it is already {previous}.",
+            data=data,
         )
     elif step is Move.UNKNOWN:
         timeline_add(
-            onboarding,
-            TimelineEntry.Kind.NOTE,
-            f"{what} for {channel.label} names an unknown status {status!r}; kept {previous}.",
-            data,
+            onboarding=onboarding,
+            kind=TimelineEntry.Kind.NOTE,
+            message=(
+                f"{what} for {channel.label} names an unknown status {status!r}; kept {previous}."
+            ),
+            data=data,
         )
 
 
@@ -180,10 +185,10 @@ def channel_apply_notice(*, partner: Partner, event: ChannelNoticeEvent) -> Chan
         api_keys_revoke(channel=channel, reason="channel cancelled")
     if channel.onboarding is not None:
         timeline_add(
-            channel.onboarding,
-            TimelineEntry.Kind.WEBHOOK,
-            f"{event.type.replace('_', ' ').capitalize()} on {channel.label}.",
-            {"event": event.type, "event_id": event.event_id},
+            onboarding=channel.onboarding,
+            kind=TimelineEntry.Kind.WEBHOOK,
+            message=f"{event.type.replace('_', ' ').capitalize()} on {channel.label}.",
+            data={"event": event.type, "event_id": event.event_id},
         )
     return channel
 
@@ -199,11 +204,12 @@ def channel_permission_set(*, channel: Channel, granted: bool, source: str) -> b
     if not granted:
         api_keys_revoke(channel=channel, reason="permission withdrawn")
     if channel.onboarding is not None:
+        what = "granted" if granted else "withdrawn"
         timeline_add(
-            channel.onboarding,
-            TimelineEntry.Kind.PERMISSION,
-            f"Permission for {channel.label} {'granted' if granted else 'withdrawn'} ({source}).",
-            {"permission": value, "source": source},
+            onboarding=channel.onboarding,
+            kind=TimelineEntry.Kind.PERMISSION,
+            message=f"Permission for {channel.label} {what} ({source}).",
+            data={"permission": value, "source": source},
         )
     return True
 
@@ -215,10 +221,10 @@ def api_keys_revoke(*, channel: Channel, reason: str) -> int:
     )
     if revoked and channel.onboarding is not None:
         timeline_add(
-            channel.onboarding,
-            TimelineEntry.Kind.API_KEY,
-            f"API key of {channel.label} revoked: {reason}.",
-            {"reason": reason},
+            onboarding=channel.onboarding,
+            kind=TimelineEntry.Kind.API_KEY,
+            message=f"API key of {channel.label} revoked: {reason}.",
+            data={"reason": reason},
         )
     return revoked
 

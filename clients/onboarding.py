@@ -64,9 +64,9 @@ def onboarding_start(
         expires_at=timezone.now() + ONBOARDING_LIFETIME,
     )
     timeline_add(
-        onboarding,
-        TimelineEntry.Kind.CREATED,
-        "Started on the signup page" + (" from an invite." if invite else "."),
+        onboarding=onboarding,
+        kind=TimelineEntry.Kind.CREATED,
+        message="Started on the signup page" + (" from an invite." if invite else "."),
     )
     return onboarding
 
@@ -112,9 +112,9 @@ def onboarding_launch(*, onboarding: Onboarding) -> str:
         fields.append("status")
     onboarding.save(update_fields=fields)
     timeline_add(
-        onboarding,
-        TimelineEntry.Kind.LAUNCHED,
-        "360Dialog's popup opened" + (" with a fresh IO signature." if signature else "."),
+        onboarding=onboarding,
+        kind=TimelineEntry.Kind.LAUNCHED,
+        message="360Dialog's popup opened" + (" with a fresh IO signature." if signature else "."),
     )
     return link
 
@@ -174,9 +174,9 @@ def onboarding_return_unverified(*, partner: Partner, redirect: Redirect) -> Onb
             verified=False,
         )
         timeline_add(
-            onboarding,
-            TimelineEntry.Kind.CREATED,
-            "Returned from 360Dialog without our link: unverified until the Partner API "
+            onboarding=onboarding,
+            kind=TimelineEntry.Kind.CREATED,
+            message="Returned from 360Dialog without our link: unverified until the Partner API "
             "confirms it.",
         )
         _record(onboarding, redirect, data)
@@ -204,10 +204,10 @@ def _record(onboarding: Onboarding, redirect: Redirect, data: dict[str, object])
     onboarding.save(update_fields=fields)
     withdrawn = f", withdrawn for {len(redirect.revoked_ids)}" if redirect.revoked_ids else ""
     timeline_add(
-        onboarding,
-        TimelineEntry.Kind.RETURNED,
-        f"Returned from 360Dialog: client {redirect.client_id}, "
+        onboarding=onboarding,
+        kind=TimelineEntry.Kind.RETURNED,
+        message=f"Returned from 360Dialog: client {redirect.client_id}, "
         f"{len(redirect.channel_ids)} number(s){withdrawn}; checking with the Partner API.",
-        data,
+        data=data,
     )
     enqueue_on_commit("channels.check_onboarding", onboarding.partner_id, onboarding.pk)

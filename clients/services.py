@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from clients.models import Client, Onboarding, TimelineEntry
@@ -46,8 +49,9 @@ def client_upsert(
 
 
 def timeline_add(
-    onboarding: Onboarding, kind: str, message: str, data: dict[str, Any] | None = None
+    *, onboarding: Onboarding, kind: str, message: str, data: dict[str, Any] | None = None
 ) -> TimelineEntry:
+    """Record something that happened to the onboarding (the message cut to its column)."""
     return TimelineEntry.objects.create(
         partner_id=onboarding.partner_id,
         onboarding=onboarding,
@@ -57,7 +61,41 @@ def timeline_add(
     )
 
 
-def onboarding_status_set(onboarding: Onboarding, status: str, reason: str) -> bool:
+def onboardings_expire(*, now: datetime | None = None) -> int:
+    """End what will never finish: unverified returns (no token of ours; anyone can make them)
+    that the Partner API has not confirmed within UNVERIFIED_RETURN_HOURS, and signups never
+    brought back from 360Dialog, once past their expiry. Both move to `expired`; the number
+    moved. Needs a scope over the partners to sweep."""
+    now = now or timezone.now()
+    unconfirmed_since = now - timedelta(hours=settings.UNVERIFIED_RETURN_HOURS)
+    open_statuses = [Onboarding.Status.STARTED, Onboarding.Status.OPENED]
+    due = Onboarding.objects.filter(
+        Q(verified=False, status__in=[*open_statuses, Onboarding.Status.RETURNED])
+        & (Q(expires_at__lte=now) | Q(created_at__lte=unconfirmed_since))
+        | Q(status__in=open_statuses, expires_at__lte=now)
+    )
+    expired = list(due.values_list("pk", "partner_id", "verified"))
+    Onboarding.objects.filter(pk__in=[pk for pk, _, _ in expired]).update(
+        status=Onboarding.Status.EXPIRED, updated_at=now
+    )
+    TimelineEntry.objects.bulk_create(
+        TimelineEntry(
+            partner_id=partner_id,
+            onboarding_id=pk,
+            kind=TimelineEntry.Kind.STATUS,
+            message=(
+                "Expired: the Partner API never confirmed this return."
+                if not verified
+                else "Expired: never brought back from 360Dialog."
+            ),
+            data={"status": Onboarding.Status.EXPIRED},
+        )
+        for pk, partner_id, verified in expired
+    )
+    return len(expired)
+
+
+def onboarding_status_set(*, onboarding: Onboarding, status: str, reason: str) -> bool:
     """Move the onboarding to `status`; True if it changed."""
     if onboarding.status == status:
         return False
@@ -69,9 +107,9 @@ def onboarding_status_set(onboarding: Onboarding, status: str, reason: str) -> b
         fields.append("completed_at")
     onboarding.save(update_fields=fields)
     timeline_add(
-        onboarding,
-        TimelineEntry.Kind.STATUS,
-        f"{previous} → {onboarding.get_status_display()}: {reason}",
-        {"status": status},
+        onboarding=onboarding,
+        kind=TimelineEntry.Kind.STATUS,
+        message=f"{previous} → {onboarding.get_status_display()}: {reason}",
+        data={"status": status},
     )
     return True
