@@ -45,11 +45,41 @@ class ClientAdmin(TenantAdmin):
     readonly_fields = ["created_at", "updated_at"]
 
 
+class ReturnsShownFilter(admin.SimpleListFilter):
+    """By default the list leaves out unverified returns: anyone can make one by opening the
+    return URL without our token, so they are noise until the Partner API confirms them (and
+    expire when it does not)."""
+
+    title = "origin"
+    parameter_name = "shown"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("unverified", "Unverified returns only"), ("all", "Everything")]
+
+    def choices(self, changelist: Any) -> Any:
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Verified (default)",
+        }
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self.value() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "all":
+            return queryset
+        return queryset.filter(verified=self.value() != "unverified")
+
+
 @admin.register(Onboarding)
 class OnboardingAdmin(TenantAdmin):
     form = PhoneNumberForm
     list_display = ["__str__", "partner", "status", "client", "created_at", "returned_at"]
-    list_filter = ["status", "verified"]
+    list_filter = ["status", ReturnsShownFilter]
     search_fields = [
         "email",
         "contact_name",

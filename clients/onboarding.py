@@ -9,12 +9,13 @@ correlated, and a Partner API check confirms them before anything depends on the
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -158,6 +159,7 @@ def onboarding_return_unverified(*, partner: Partner, redirect: Redirect) -> Onb
     find the same onboarding."""
     data = _return_data(redirect)
     with transaction.atomic():
+        _lock_identical_returns(partner, data)
         existing = (
             Onboarding.objects.filter(
                 verified=False, return_data=data, expires_at__gt=timezone.now()
@@ -181,6 +183,15 @@ def onboarding_return_unverified(*, partner: Partner, redirect: Redirect) -> Onb
         )
         _record(onboarding, redirect, data)
         return onboarding
+
+
+def _lock_identical_returns(partner: Partner, data: dict[str, object]) -> None:
+    """Until the transaction ends: identical returns arriving together (a reload, a burst) are
+    taken one after the other, so they find one onboarding and queue one check."""
+    key = json.dumps([partner.pk, data], sort_keys=True).encode()
+    lock_id = int.from_bytes(hashlib.sha256(key).digest()[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
 
 
 def _return_data(redirect: Redirect) -> dict[str, object]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from clients.models import Client, Onboarding, TimelineEntry
@@ -56,6 +59,40 @@ def timeline_add(
         message=message[:500],
         data=data or {},
     )
+
+
+def onboardings_expire(*, now: datetime | None = None) -> int:
+    """End what will never finish: unverified returns (no token of ours; anyone can make them)
+    that the Partner API has not confirmed within UNVERIFIED_RETURN_HOURS, and signups never
+    brought back from 360Dialog, once past their expiry. Both move to `expired`; the number
+    moved. Needs a scope over the partners to sweep."""
+    now = now or timezone.now()
+    unconfirmed_since = now - timedelta(hours=settings.UNVERIFIED_RETURN_HOURS)
+    open_statuses = [Onboarding.Status.STARTED, Onboarding.Status.OPENED]
+    due = Onboarding.objects.filter(
+        Q(verified=False, status__in=[*open_statuses, Onboarding.Status.RETURNED])
+        & (Q(expires_at__lte=now) | Q(created_at__lte=unconfirmed_since))
+        | Q(status__in=open_statuses, expires_at__lte=now)
+    )
+    expired = list(due.values_list("pk", "partner_id", "verified"))
+    Onboarding.objects.filter(pk__in=[pk for pk, _, _ in expired]).update(
+        status=Onboarding.Status.EXPIRED, updated_at=now
+    )
+    TimelineEntry.objects.bulk_create(
+        TimelineEntry(
+            partner_id=partner_id,
+            onboarding_id=pk,
+            kind=TimelineEntry.Kind.STATUS,
+            message=(
+                "Expired: the Partner API never confirmed this return."
+                if not verified
+                else "Expired: never brought back from 360Dialog."
+            ),
+            data={"status": Onboarding.Status.EXPIRED},
+        )
+        for pk, partner_id, verified in expired
+    )
+    return len(expired)
 
 
 def onboarding_status_set(*, onboarding: Onboarding, status: str, reason: str) -> bool:

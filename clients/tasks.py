@@ -8,6 +8,7 @@ from typing import Any
 from celery import Task, shared_task
 
 from clients.notifications import notification_send, notifications_unsent_enqueue
+from clients.services import onboardings_expire
 from portal.backoff import TRANSIENT_DATABASE_ERRORS, task_retry_later
 from portal.entry import partner_task_scope
 from portal.tenancy import all_partners_scope
@@ -21,6 +22,12 @@ def send_notification(self: Task[Any, Any], partner_id: int, notification_id: in
     except TRANSIENT_DATABASE_ERRORS as error:
         task_retry_later(self, error, max_retries=5)
         return False  # the sweep sends it later
+
+
+@shared_task(name="clients.expire_onboardings")
+def expire_onboardings() -> int:
+    with all_partners_scope():
+        return onboardings_expire()
 
 
 @shared_task(name="clients.send_unsent_notifications")

@@ -30,8 +30,10 @@ from clients.onboarding import (
 )
 from clients.selectors import invite_get_valid, onboarding_get, onboarding_progress
 from dialog360.redirect import RedirectError, parse_redirect
+from portal.client_ip import client_ip
 from portal.entry import partner_view
 from portal.models import Partner
+from portal.ratelimit import rate_limit_exceeded
 
 LANGS = {code for code, _ in settings.LANGUAGES}
 logger = logging.getLogger(__name__)
@@ -61,6 +63,31 @@ opens_popups = opener_policy("same-origin-allow-popups")
 in_popup = opener_policy("unsafe-none")
 
 
+def throttled(
+    name: str, *, methods: tuple[str, ...] = ("GET", "POST")
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Per-address and per-partner limits (settings.RATE_LIMITS, `name`_ip / `name`_partner)
+    on a public view taking `partner`: over one, 429 with Retry-After and a page (or JSON)
+    that says when to try again."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(
+            request: HttpRequest, *args: Any, partner: Partner, **kwargs: Any
+        ) -> HttpResponse:
+            if request.method in methods:
+                wait = rate_limit_exceeded(
+                    name=name, address=client_ip(request), partner_id=partner.pk
+                )
+                if wait is not None:
+                    return _too_many_requests(request, partner, wait, json=name == "status")
+            return view(request, *args, partner=partner, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 def _language(request: HttpRequest, partner: Partner, preferred: str = "") -> str:
     """?lang= first, then the onboarding's, then the browser's, then the partner's default."""
     for candidate in (request.GET.get("lang", ""), preferred):
@@ -83,6 +110,7 @@ def _render(
 
 @require_http_methods(["GET", "POST"])
 @partner_view
+@throttled("signup", methods=("POST",))
 @opens_popups
 def signup(request: HttpRequest, partner: Partner) -> HttpResponse:
     """The partner's branded signup page."""
@@ -149,6 +177,7 @@ def _origin_of(url: str) -> str:
 @require_POST  # it changes state: posted by the onboarding page's form (CSRF), never a link
 @never_cache
 @partner_view
+@throttled("launch")
 @in_popup
 def launch(request: HttpRequest, partner: Partner, public_id: UUID) -> HttpResponse:
     """Mint this launch's token (and IO signature) and go to 360Dialog."""
@@ -163,6 +192,7 @@ def launch(request: HttpRequest, partner: Partner, public_id: UUID) -> HttpRespo
 @require_GET
 @never_cache
 @partner_view
+@throttled("status")
 def status(request: HttpRequest, partner: Partner, public_id: UUID) -> JsonResponse:
     onboarding = _onboarding(request, public_id)
     with translation.override(_language(request, partner, onboarding.lang)):
@@ -172,6 +202,7 @@ def status(request: HttpRequest, partner: Partner, public_id: UUID) -> JsonRespo
 @require_GET
 @never_cache
 @partner_view
+@throttled("return")
 @in_popup
 def return_view(request: HttpRequest, partner: Partner, token: str = "") -> HttpResponse:
     """360Dialog sends the popup here. With our token: the onboarding it belongs to. Without
@@ -225,12 +256,30 @@ def _onboarding_url(partner: Partner, onboarding: Onboarding) -> str:
     )
 
 
-def _error(request: HttpRequest, partner: Partner, message: object, lang: str = "") -> HttpResponse:
+def _too_many_requests(
+    request: HttpRequest, partner: Partner, wait: int, *, json: bool
+) -> HttpResponse:
+    response: HttpResponse
+    if json:
+        response = JsonResponse({"error": "too many requests", "retry_after": wait}, status=429)
+    else:
+        with translation.override(_language(request, partner)):
+            message = _(
+                "Too many requests from your connection. Please try again in %(seconds)s seconds."
+            ) % {"seconds": wait}
+        response = _error(request, partner, message, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
+def _error(
+    request: HttpRequest, partner: Partner, message: object, lang: str = "", status: int = 400
+) -> HttpResponse:
     context = {
         "partner": partner,
         "message": message,
         "signup_url": reverse("clients:signup", args=[partner.slug]),
     }
     return _render(
-        request, "clients/error.html", context, _language(request, partner, lang), status=400
+        request, "clients/error.html", context, _language(request, partner, lang), status=status
     )

@@ -315,6 +315,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "webhook-sweep": {"task": "webhooks.sweep", "schedule": 60.0},
     # Sends e-mails that could not be sent at once.
     "notification-sweep": {"task": "clients.send_unsent_notifications", "schedule": 60.0},
+    # Ends unconfirmed token-less returns and abandoned signups (status `expired`).
+    "onboarding-expiry": {"task": "clients.expire_onboardings", "schedule": 10 * 60.0},
     # Applies what webhooks missed, from the Partner API.
     "reconcile": {"task": "channels.reconcile_all", "schedule": 15 * 60.0},
 }
@@ -331,6 +333,46 @@ RETRY_BACKOFF_SECONDS = env.float("RETRY_BACKOFF_SECONDS", default=30.0)
 # Partner API calls before provisioning a key is given up (429, 5xx, transport errors only).
 PARTNER_API_MAX_RETRIES = env.int("PARTNER_API_MAX_RETRIES", default=8)
 CELERY_TIMEZONE = TIME_ZONE
+
+# --- Rate limits on the public pages ------------------------------------------------------------
+# Counters live in the cache: Redis (REDIS_URL) in production; without Redis (development) a
+# folder in DATA_DIR. Each limit is "count/seconds", per client address (see
+# TRUSTED_PROXY_COUNT) and per partner; over one, the page answers 429 with Retry-After.
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "portal",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    )
+}
+# A return without our token that the Partner API has not confirmed within this many hours
+# expires (beat's onboarding-expiry).
+UNVERIFIED_RETURN_HOURS = env.float("UNVERIFIED_RETURN_HOURS", default=24.0)
+RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
+RATE_LIMITS = {
+    "signup_ip": env.str("RATE_LIMIT_SIGNUP_IP", default="20/600"),
+    "signup_partner": env.str("RATE_LIMIT_SIGNUP_PARTNER", default="300/60"),
+    "launch_ip": env.str("RATE_LIMIT_LAUNCH_IP", default="30/600"),
+    "launch_partner": env.str("RATE_LIMIT_LAUNCH_PARTNER", default="300/60"),
+    "return_ip": env.str("RATE_LIMIT_RETURN_IP", default="20/600"),
+    "return_partner": env.str("RATE_LIMIT_RETURN_PARTNER", default="120/60"),
+    "status_ip": env.str("RATE_LIMIT_STATUS_IP", default="600/600"),
+    "status_partner": env.str("RATE_LIMIT_STATUS_PARTNER", default="3000/60"),
+}
+for _name, _rate in RATE_LIMITS.items():
+    _count, _, _seconds = _rate.partition("/")
+    if not (_count.isdigit() and _seconds.isdigit() and int(_seconds) > 0):
+        raise ImproperlyConfigured(
+            f"RATE_LIMIT_{_name.upper()} must be count/seconds, e.g. 20/600; got {_rate!r}."
+        )
 
 # --- REST framework -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
