@@ -179,13 +179,30 @@ def start_production(logs: Path) -> Stack:
     for name, command in (
         (
             "hubsim",
-            [PYTHON, "-m", "hubsim", "--port", str(hub_port), "--partners", str(partners)]
-            + ["--state", str(logs / "hubsim-state.json")],
+            [
+                PYTHON,
+                "-m",
+                "hubsim",
+                "--port",
+                str(hub_port),
+                "--partners",
+                str(partners),
+                "--state",
+                str(logs / "hubsim-state.json"),
+            ],
         ),
         (
             "web",
-            [str(BIN / "gunicorn"), "portal.wsgi", "--config", "gunicorn.conf.py"]
-            + ["--bind", f"127.0.0.1:{port}", "--workers", "3"],
+            [
+                str(BIN / "gunicorn"),
+                "portal.wsgi",
+                "--config",
+                "gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "3",
+            ],
         ),
         ("worker1", [*celery, "worker", "-Q", "default,webhooks,hub", "-c", "2", "-n", "w1@%h"]),
         ("worker2", [*celery, "worker", "-Q", "default,webhooks,hub", "-c", "2", "-n", "w2@%h"]),
