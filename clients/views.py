@@ -14,7 +14,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -207,7 +207,12 @@ def status(request: HttpRequest, partner: Partner, public_id: UUID) -> JsonRespo
 def return_view(request: HttpRequest, partner: Partner, token: str = "") -> HttpResponse:
     """360Dialog sends the popup here. With our token: the onboarding it belongs to. Without
     (a direct link, the hub's global redirect URL): an unverified one, checked with the
-    Partner API. Then tell the opener and close, or show the status page."""
+    Partner API. Then tell the opener and close, or show the status page.
+
+    The first return may come from any browser (the token, or the parameters, are what it
+    shows); after that, only a browser that started or came back to the onboarding may open
+    the URL again: it is not a link to the status page for whoever else gets hold of it."""
+    arrived = timezone.now()
     try:
         parsed = parse_redirect(request.META.get("QUERY_STRING", ""))
         if token:
@@ -219,6 +224,9 @@ def return_view(request: HttpRequest, partner: Partner, token: str = "") -> Http
         return _error(request, partner, _("360Dialog's answer could not be read."))
     except ReturnError as error:
         return _error(request, partner, error.message)
+    returned_before = onboarding.returned_at is not None and onboarding.returned_at < arrived
+    if returned_before and not _knows(request, onboarding):
+        return _error(request, partner, _("This link was already used."), onboarding.lang)
     _remember(request, onboarding)
     context = {
         "partner": partner,
@@ -242,9 +250,13 @@ def _remember(request: HttpRequest, onboarding: Onboarding) -> None:
         request.session[SESSION_ONBOARDINGS] = [*known[-19:], str(onboarding.public_id)]
 
 
+def _knows(request: HttpRequest, onboarding: Onboarding) -> bool:
+    return str(onboarding.public_id) in request.session.get(SESSION_ONBOARDINGS, [])
+
+
 def _onboarding(request: HttpRequest, public_id: UUID) -> Onboarding:
     onboarding = onboarding_get(public_id)
-    if onboarding is None or str(public_id) not in request.session.get(SESSION_ONBOARDINGS, []):
+    if onboarding is None or not _knows(request, onboarding):
         raise Http404("No such onboarding.")
     return onboarding
 

@@ -169,3 +169,50 @@ def test_a_launch_that_cannot_build_its_link_changes_nothing(partner):
         # The token the open popup carries still works.
         assert Onboarding.objects.get().return_token_hash == launched.return_token_hash
         assert TimelineEntry.objects.filter(kind=TimelineEntry.Kind.LAUNCHED).count() == 1
+
+
+def returned_token(http: HttpClient, onboarding: Onboarding) -> str:
+    location = http.post(launch_url(onboarding))["Location"]
+    match = re.search(r"%2Fr%2F([^%]+)%2F", location)
+    assert match is not None
+    return match.group(1)
+
+
+def test_the_return_url_opens_the_status_only_in_the_browser_that_started_it(partner):
+    started = HttpClient()
+    onboarding = start(started, partner)
+    token = returned_token(started, onboarding)
+    url = f"/p/acme/r/{token}/?client=c1x&channels=[a1]"
+    assert started.get(url).status_code == 200  # the popup, in the same browser
+
+    elsewhere = HttpClient()
+    refused = elsewhere.get(url)
+
+    assert refused.status_code == 400
+    assert "This link was already used." in refused.content.decode()
+    assert elsewhere.get(f"/p/acme/o/{onboarding.public_id}/status.json").status_code == 404
+    assert started.get(url).status_code == 200  # a reload where it started still works
+    assert started.get(f"/p/acme/o/{onboarding.public_id}/status.json").status_code == 200
+
+
+def test_a_first_return_in_another_browser_may_follow_and_no_third_one(partner):
+    started = HttpClient()
+    onboarding = start(started, partner)
+    url = f"/p/acme/r/{returned_token(started, onboarding)}/?client=c1x&channels=[a1]"
+
+    other = HttpClient()  # 360Dialog finished in another browser
+    assert other.get(url).status_code == 200
+    assert other.get(f"/p/acme/o/{onboarding.public_id}/status.json").status_code == 200
+    assert started.get(url).status_code == 200
+    assert HttpClient().get(url).status_code == 400
+
+
+def test_a_token_less_return_url_does_not_open_in_another_browser(partner):
+    url = "/p/acme/r/?client=c9x&channels=[z9]"
+    first = HttpClient()
+    assert first.get(url).status_code == 200
+    assert first.get(url).status_code == 200
+
+    assert HttpClient().get(url).status_code == 400
+    with partner_scope(partner):
+        assert Onboarding.objects.count() == 1

@@ -156,7 +156,9 @@ def test_identical_returns_arriving_together_make_one_onboarding_and_one_check()
     for thread in threads:
         thread.join()
 
-    assert statuses == [200] * 8
+    # The first to record it is answered 200; the others find it returned already, and are
+    # refused unless they came before it (another browser may not reopen a return URL).
+    assert len(statuses) == 8 and 200 in statuses and set(statuses) <= {200, 400}
     with partner_scope(partner):
         assert Onboarding.objects.count() == 1
         assert TimelineEntry.objects.filter(kind=TimelineEntry.Kind.RETURNED).count() == 1
