@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "clients",
     "channels",
     "webhooks",
+    "audit",
     "hubsim",  # only its `hubsim` command: the simulator runs as a process of its own
 ]
 
