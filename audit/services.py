@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 
 from audit.models import AuditEntry
 from portal.models import Partner
@@ -15,7 +15,7 @@ def audit_record(
     *,
     partner: Partner,
     action: str,
-    user: AbstractBaseUser | AnonymousUser | None = None,
+    user: User | AbstractBaseUser | AnonymousUser | None = None,
     actor: str = "",
     target_type: str = "",
     target_id: str | int = "",
@@ -26,7 +26,7 @@ def audit_record(
     data: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Add one entry. `actor` defaults to the user's name; an API token passes its own name."""
-    staff = user if isinstance(user, AbstractBaseUser) else None
+    staff = user if isinstance(user, User) else None
     return AuditEntry.objects.create(
         partner=partner,
         user=staff,
