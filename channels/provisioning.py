@@ -4,7 +4,20 @@
 channel's row lock: return if a current key exists, confirm status and permission through the
 Partner API, make one bounded call, and store the key (encrypted) in the same transaction.
 Retryable failures (429, 5xx, transport) propagate for the task to retry with backoff; a final
-one is recorded on the channel and the onboarding, and nothing is retried.
+one is recorded on the channel and the onboarding, and stays final until the client grants
+permission anew or an account manager retries (channel_api_key_retry).
+
+A key 360Dialog created is never lost without a trace. If storing it fails (the database
+refused or went away after 360Dialog answered 201), the failure is written on the timeline
+when the database lets us, and the error propagates for the task to retry. Every attempt lists
+the channel's keys at 360Dialog before creating one: a key the portal never stored (that
+failure, or a create whose answer a timeout swallowed) cannot be read back, since 360Dialog
+shows a key only once, so the new key replaces it, knowingly and on the timeline, and the
+stored key is again 360Dialog's current one.
+
+Locks: only the channel's row (`of=("self",)`). Webhook processing locks a client, then its
+channels; taking the client here as well, in whatever order the query plan chose, deadlocked
+against it.
 """
 
 from __future__ import annotations
@@ -13,7 +26,7 @@ import hashlib
 import logging
 from enum import StrEnum
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from channels.hub import partner_api
@@ -24,15 +37,18 @@ from channels.services import (
     Source,
     api_keys_revoke,
     channel_advance,
+    channel_api_key_error_clear,
     channel_may_have_key,
     channel_permission_set,
+    channel_provision_if_due,
 )
 from clients.models import Notification, Onboarding, TimelineEntry
 from clients.notifications import notification_create
 from clients.services import onboarding_status_set, timeline_add
-from dialog360.api import CreatedApiKey
+from dialog360.api import ApiKeyInfo, CreatedApiKey
 from dialog360.errors import FinalError
 from dialog360.objects import ChannelInfo
+from portal.columns import fitted
 from portal.models import Partner
 
 logger = logging.getLogger(__name__)
@@ -48,41 +64,65 @@ class Outcome(StrEnum):
 def channel_api_key_provision(
     *, partner: Partner, channel_id: int, replace: bool = False, reason: str = "replaced"
 ) -> Outcome:
-    """Run inside the partner's scope. Raises dialog360.errors.RetryableError for the caller to
-    retry later; everything else ends here. `replace` creates a new key even though one is
-    stored (rotation); the stored one is revoked in the same transaction."""
-    with transaction.atomic():
-        channel = Channel.objects.select_for_update().select_related("client").get(pk=channel_id)
-        channel.partner = partner
-        current = ApiKey.objects.filter(channel=channel, revoked_at__isnull=True).exists()
-        if current and not replace:
-            return Outcome.EXISTS
-        if not channel_may_have_key(channel):
-            return Outcome.NOT_ELIGIBLE
-        try:
-            with partner_api(partner) as api:
-                if not _confirmed(channel, api_channel=api.get_channel(channel.hub_channel_id)):
-                    return Outcome.NOT_ELIGIBLE
-                if partner.payment_mode == Partner.PaymentMode.DIRECT:
-                    shared = api.shared_numbers(channel.client.hub_client_id)
-                    if not shared.includes(
-                        channel_id=channel.hub_channel_id, phone_number=channel.phone_number
-                    ):
-                        channel_permission_set(channel=channel, granted=False, source="Partner API")
+    """Run inside the partner's scope. Raises dialog360.errors.RetryableError (and database
+    errors) for the caller to retry later; everything else ends here. `replace` creates a new
+    key even though one is stored (rotation); the stored one is revoked in the same
+    transaction. A channel whose last attempt failed for good is left alone unless
+    `replace`."""
+    created: CreatedApiKey | None = None
+    try:
+        with transaction.atomic():
+            channel = _locked(channel_id, partner)
+            current = ApiKey.objects.filter(channel=channel, revoked_at__isnull=True).exists()
+            if current and not replace:
+                return Outcome.EXISTS
+            if channel.api_key_error and not replace:
+                return Outcome.FAILED  # final until something changes (see the module)
+            if not channel_may_have_key(channel):
+                return Outcome.NOT_ELIGIBLE
+            try:
+                with partner_api(partner) as api:
+                    api_channel = api.get_channel(channel.hub_channel_id)
+                    if not _confirmed(channel, api_channel=api_channel):
                         return Outcome.NOT_ELIGIBLE
-                created = api.create_api_key(channel.hub_channel_id)
-        except FinalError as error:
-            _record_failure(channel, str(error))
-            return Outcome.FAILED
-        _store(channel, created, reason=reason)
-        return Outcome.CREATED
+                    if partner.payment_mode == Partner.PaymentMode.DIRECT:
+                        shared = api.shared_numbers(channel.client.hub_client_id)
+                        if not shared.includes(
+                            channel_id=channel.hub_channel_id, phone_number=channel.phone_number
+                        ):
+                            channel_permission_set(
+                                channel=channel, granted=False, source="Partner API"
+                            )
+                            return Outcome.NOT_ELIGIBLE
+                    _note_unknown_keys(channel, api.list_api_keys(channel.hub_channel_id))
+                    created = api.create_api_key(channel.hub_channel_id)
+            except FinalError as error:
+                _record_failure(channel, str(error))
+                return Outcome.FAILED
+            _store(channel, created, reason=reason)
+            return Outcome.CREATED
+    except DatabaseError as error:
+        if created is not None:
+            _record_unstored(channel_id, partner, created, error)
+        raise
 
 
 def channel_api_key_give_up(*, channel_id: int, reason: str) -> None:
     """Retries ran out: record it where the admin shows it."""
     with transaction.atomic():
-        channel = Channel.objects.select_for_update().get(pk=channel_id)
+        channel = Channel.objects.select_for_update(of=("self",)).get(pk=channel_id)
         _record_failure(channel, reason)
+
+
+def channel_api_key_retry(*, channel_id: int, by: str) -> bool:
+    """An account manager tries again after a final failure: the error is cleared and a key
+    is queued. False when there was no failure to retry."""
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update(of=("self",)).get(pk=channel_id)
+        if not channel.api_key_error:
+            return False
+        channel_api_key_error_clear(channel=channel, why=f"retried by {by}")
+        return channel_provision_if_due(channel=channel)
 
 
 def channel_api_key_rotate(*, partner: Partner, channel_id: int, by: str) -> Outcome:
@@ -110,17 +150,81 @@ def _confirmed(channel: Channel, *, api_channel: ChannelInfo) -> bool:
     return True
 
 
+def _locked(channel_id: int, partner: Partner) -> Channel:
+    channel = (
+        Channel.objects.select_for_update(of=("self",))
+        .select_related("client", "onboarding")
+        .get(pk=channel_id)
+    )
+    channel.partner = partner  # known already: no query for it later
+    return channel
+
+
+def _note_unknown_keys(channel: Channel, listed: list[ApiKeyInfo]) -> None:
+    """Keys 360Dialog holds for the channel that the portal never stored: the next create
+    replaces them (they cannot be read back); say so."""
+    stored = set(ApiKey.objects.filter(channel=channel).values_list("hub_key_id", flat=True))
+    unknown = [key.id for key in listed if key.id not in stored]
+    if unknown and channel.onboarding is not None:
+        timeline_add(
+            onboarding=channel.onboarding,
+            kind=TimelineEntry.Kind.API_KEY,
+            message=(
+                f"360Dialog holds {len(unknown)} key(s) for {channel.label} that the portal "
+                "never stored (an earlier attempt's answer was lost); the new key replaces "
+                "them."
+            ),
+            data={"hub_key_ids": unknown},
+        )
+        logger.warning(
+            "api key unknown to the portal replaced",
+            extra={"channel": channel.hub_channel_id, "hub_key_ids": unknown},
+        )
+
+
+def _record_unstored(
+    channel_id: int, partner: Partner, created: CreatedApiKey, error: DatabaseError
+) -> None:
+    """360Dialog created a key but storing it failed: write that down in a transaction of its
+    own, if the database lets us (the next attempt says so again when it finds the key)."""
+    logger.error(
+        "api key created at 360Dialog but not stored",
+        extra={"channel_id": channel_id, "hub_key_id": created.id, "error": type(error).__name__},
+    )
+    try:
+        with transaction.atomic():
+            channel = _locked(channel_id, partner)
+            if channel.onboarding is not None:
+                timeline_add(
+                    onboarding=channel.onboarding,
+                    kind=TimelineEntry.Kind.ERROR,
+                    message=(
+                        f"360Dialog created key {created.id[:64]} for {channel.label}, but "
+                        f"storing it failed ({type(error).__name__}); the next attempt "
+                        "replaces it."
+                    ),
+                    data={"hub_key_id": created.id[:64], "error": type(error).__name__},
+                )
+    except DatabaseError:
+        logger.exception("could not record the unstored api key", extra={"channel_id": channel_id})
+
+
 def _store(channel: Channel, created: CreatedApiKey, *, reason: str) -> ApiKey:
     api_keys_revoke(channel=channel, reason=reason)
     key = ApiKey.objects.create(
         partner_id=channel.partner_id,
         channel=channel,
-        hub_key_id=created.id[:64],
         key=created.api_key,
         last4=created.api_key[-4:],
         fingerprint=hashlib.sha256(created.api_key.encode()).hexdigest()[:16],
-        address=created.address if created.address.startswith("https://") else "",
-        app_id=created.app_id[:64],
+        **fitted(
+            ApiKey,
+            {
+                "hub_key_id": created.id,
+                "address": created.address if created.address.startswith("https://") else "",
+                "app_id": created.app_id,
+            },
+        ),
     )
     if channel.api_key_error:
         channel.api_key_error = ""

@@ -1,5 +1,11 @@
 """Writes about channels: 360Dialog's events applied through the lifecycle table, permission,
-and the keys' revocation. Every function runs in its caller's transaction and partner scope."""
+and the keys' revocation. Every function runs in its caller's transaction and partner scope.
+
+Row locks are taken in one order everywhere: a client, then its channel (then the onboarding,
+by the writes that follow). Two transactions about the same client then queue on the client's
+row instead of each holding what the other waits for. Queries lock only their own rows
+(`select_for_update(of=("self",))`): a joined client is read, not locked, out of that order.
+"""
 
 from __future__ import annotations
 
@@ -37,7 +43,10 @@ def channel_get_locked(*, partner: Partner, info: ChannelInfo) -> Channel:
     channel, _ = Channel.objects.get_or_create(
         partner=partner, hub_channel_id=info.id, defaults={"client": client}
     )
-    channel = Channel.objects.select_for_update().select_related("client").get(pk=channel.pk)
+    # The client is locked already (client_upsert): now the channel, and only the channel.
+    channel = (
+        Channel.objects.select_for_update(of=("self",)).select_related("client").get(pk=channel.pk)
+    )
     channel.partner = partner  # known already: no query for it later (channel_may_have_key)
     if channel.onboarding_id is None:
         channel.onboarding = onboarding_for_client(client=channel.client)
@@ -170,7 +179,12 @@ def channel_apply_notice(*, partner: Partner, event: ChannelNoticeEvent) -> Chan
             raise ChannelNotKnownYetError(
                 f"{event.type} for channel {event.channel_id}, not seen yet"
             )
-        channel = Channel.objects.select_for_update().select_related("client").get(pk=found.pk)
+        # A notice names no client: the channel alone is locked (it reads no client row).
+        channel = (
+            Channel.objects.select_for_update(of=("self",))
+            .select_related("client")
+            .get(pk=found.pk)
+        )
     changes: dict[str, dict[str, object]] = {
         "account_violation": {"has_violation": True},
         "account_restriction": {"is_restricted": True},
@@ -201,6 +215,9 @@ def channel_permission_set(*, channel: Channel, granted: bool, source: str) -> b
     channel.permission = value
     channel.permission_changed_at = timezone.now()
     channel.save(update_fields=["permission", "permission_changed_at", "updated_at"])
+    if granted and channel.api_key_error:
+        # What made key creation fail may have been the missing permission: try again.
+        channel_api_key_error_clear(channel=channel, why="permission granted")
     if not granted:
         api_keys_revoke(channel=channel, reason="permission withdrawn")
     if channel.onboarding is not None:
@@ -212,6 +229,22 @@ def channel_permission_set(*, channel: Channel, granted: bool, source: str) -> b
             data={"permission": value, "source": source},
         )
     return True
+
+
+def channel_api_key_error_clear(*, channel: Channel, why: str) -> None:
+    """Forget the last final failure to create the channel's key, so provisioning may try
+    again; the timeline says why."""
+    error = channel.api_key_error
+    channel.api_key_error = ""
+    channel.api_key_error_at = None
+    channel.save(update_fields=["api_key_error", "api_key_error_at", "updated_at"])
+    if channel.onboarding is not None:
+        timeline_add(
+            onboarding=channel.onboarding,
+            kind=TimelineEntry.Kind.API_KEY,
+            message=f"Trying the API key for {channel.label} again ({why}).",
+            data={"previous_error": error},
+        )
 
 
 def api_keys_revoke(*, channel: Channel, reason: str) -> int:
@@ -245,8 +278,11 @@ def channel_may_have_key(channel: Channel) -> bool:
 
 
 def channel_provision_if_due(*, channel: Channel) -> bool:
-    """Enqueue key provisioning after commit when the channel may have a key and has none."""
-    if not channel_may_have_key(channel):
+    """Enqueue key provisioning after commit when the channel may have a key and has none. A
+    final failure stays final: not retried on the next event about the same state (that sent
+    "needs attention", then "ready", within a second), only once something changes
+    (permission granted anew) or an account manager retries."""
+    if channel.api_key_error or not channel_may_have_key(channel):
         return False
     if ApiKey.objects.filter(channel=channel, revoked_at__isnull=True).exists():
         return False

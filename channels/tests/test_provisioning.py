@@ -8,15 +8,23 @@ import threading
 import pytest
 
 from channels.models import ApiKey, Channel
-from channels.provisioning import Outcome, channel_api_key_provision, channel_api_key_rotate
+from channels.provisioning import (
+    Outcome,
+    channel_api_key_provision,
+    channel_api_key_retry,
+    channel_api_key_rotate,
+)
 from channels.tasks import provision_api_key
 from channels.tests.factories import ChannelFactory
-from clients.models import Notification, Onboarding, TimelineEntry
+from clients.models import Client, Notification, Onboarding, TimelineEntry
 from clients.tests.factories import ClientFactory, OnboardingFactory
-from conftest import SIM_PARTNER_ID, wait_for
+from conftest import SIM_PARTNER_ID, wait_for, worker_idle
 from dialog360.errors import ServerError
 from portal.models import Partner
 from portal.tenancy import partner_scope
+from portal.tests.faults import DEADLOCK, database_refuses
+from webhooks.services import webhook_event_process, webhook_receive
+from webhooks.tests.helpers import body_of, channel_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("settled_worker")]
 NUMBER = "4915112345678"
@@ -257,3 +265,110 @@ def test_backoff_honours_retry_after(settings):
     assert len(set(first)) > 1  # jittered
     assert backoff_seconds(1, at_least=30) == 30
     assert 15 * 60.0 <= backoff_seconds(30) <= 30 * 60.0  # capped
+
+
+def test_provisioning_locks_the_channel_and_not_its_client(hubsim, partner):
+    """Webhook processing locks a client, then its channel; provisioning must not hold the
+    client's row (it did, through select_related, and deadlocked against it)."""
+    channel = local_channel(partner, *sim_channel(hubsim))
+    hubsim.faults(api_delay=1.5)  # the Partner API answers slowly: the lock is held meanwhile
+    outcomes: list[Outcome] = []
+
+    def run() -> None:
+        from django.db import connection
+
+        try:
+            outcomes.append(provision(partner, channel))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        wait_for(lambda: row_locked(Channel, channel.pk), what="provisioning to lock the channel")
+        assert row_locked(Client, channel.client_id) is False
+    finally:
+        thread.join()
+    assert outcomes == [Outcome.CREATED]
+
+
+def row_locked(model, pk) -> bool:
+    from django.db import OperationalError, transaction
+
+    try:
+        with transaction.atomic():
+            model.objects.select_for_update(nowait=True).filter(pk=pk).exists()
+    except OperationalError:
+        return True
+    return False
+
+
+def test_a_key_whose_storing_failed_is_replaced_by_the_retry_and_recorded(hubsim, partner):
+    """360Dialog answered 201, then PostgreSQL refused the key's row (a deadlock): the task
+    retries, finds the key it never stored, and the key it stores is 360Dialog's current one."""
+    channel = local_channel(partner, *sim_channel(hubsim))
+
+    with database_refuses("channels_apikey", sqlstate=DEADLOCK, on="INSERT", times=1):
+        provision_api_key.delay(partner.pk, channel.pk)
+        wait_for(lambda: ApiKey.objects.filter(channel=channel).exists(), what="the key")
+
+    state = hubsim.channel(channel.hub_channel_id)
+    [key] = ApiKey.objects.filter(channel=channel)
+    assert state["keys_created"] == 2
+    assert state["current_key"]["fingerprint"] == key.fingerprint
+    [lost] = [k for k in state["keys"] if k["id"] != key.hub_key_id]
+    assert [
+        message
+        for message in timeline(partner)
+        if "never stored" in message or "storing it failed" in message
+    ] == [
+        f"360Dialog created key {lost['id']} for +{NUMBER}, but storing it failed "
+        "(OperationalError); the next attempt replaces it.",
+        f"360Dialog holds 1 key(s) for +{NUMBER} that the portal never stored (an earlier "
+        "attempt's answer was lost); the new key replaces them.",
+    ]
+
+
+def timeline(partner) -> list[str]:
+    with partner_scope(partner):
+        return list(TimelineEntry.objects.order_by("pk").values_list("message", flat=True))
+
+
+def test_a_final_error_stays_final_through_later_webhooks(hubsim, partner, settled_worker):
+    """A 403 on create, then 360Dialog's webhooks about the same channel: no second attempt,
+    so no "ready" mail a second after "needs attention"."""
+    client_id, channel_id = sim_channel(hubsim)
+    channel = local_channel(partner, client_id, channel_id)
+    hubsim.faults(api_errors=[403], api_errors_for="create_api_key")
+    assert provision(partner, channel) == Outcome.FAILED
+
+    for n, event in enumerate(("channel_running", "channel_running", "channel_live")):
+        payload = channel_event(event, channel_id=channel_id, event_id=f"later{n}")
+        payload["data"]["client_id"] = client_id
+        received = webhook_receive(partner=partner, body=body_of(payload), headers={})
+        assert received.event_pk is not None
+        assert webhook_event_process(partner=partner, event_pk=received.event_pk) == "processed"
+    wait_for(lambda: worker_idle(settled_worker.node), what="the worker to finish")
+
+    channel.refresh_from_db()
+    assert channel.status == "live"
+    assert channel.api_key_error == "create_api_key: HTTP 403: Simulated error 403"
+    assert creates(hubsim) == 1
+    assert ApiKey.objects.count() == 0
+    assert list(Notification.objects.values_list("kind", flat=True)) == [
+        Notification.Kind.ONBOARDING_FAILED
+    ]
+
+
+def test_a_manager_retry_after_a_final_error_creates_the_key(hubsim, partner):
+    channel = local_channel(partner, *sim_channel(hubsim))
+    hubsim.faults(api_errors=[403], api_errors_for="create_api_key")
+    assert provision(partner, channel) == Outcome.FAILED
+    assert provision(partner, channel) == Outcome.FAILED  # final: nothing asked of 360Dialog
+
+    assert channel_api_key_retry(channel_id=channel.pk, by="ada") is True
+
+    wait_for(lambda: ApiKey.objects.filter(channel=channel).exists(), what="the key")
+    assert creates(hubsim) == 2
+    assert Channel.objects.get(pk=channel.pk).api_key_error == ""
+    assert "Trying the API key for +4915112345678 again (retried by ada)." in timeline(partner)

@@ -19,15 +19,24 @@ DEADLOCK = "40P01"
 
 @contextmanager
 def database_refuses(
-    table: str, *, when: str = "true", sqlstate: str = VALUE_TOO_LONG, on: str = "INSERT OR UPDATE"
+    table: str,
+    *,
+    when: str = "true",
+    sqlstate: str = VALUE_TOO_LONG,
+    on: str = "INSERT OR UPDATE",
+    times: int | None = None,
 ) -> Iterator[None]:
     """While inside, PostgreSQL refuses every `on` of a row of `table` for which the SQL
-    condition `when` (over NEW) holds, with `sqlstate`. Seen by every connection (workers too)
-    once the creating transaction commits."""
+    condition `when` (over NEW) holds, with `sqlstate`; only the first `times` such writes when
+    given (counted by a sequence, which a rollback does not undo). Seen by every connection
+    (workers too) once the creating transaction commits."""
     name = f"test_refuse_{uuid.uuid4().hex[:12]}"
+    if times is not None:
+        when = f"({when}) AND nextval('{name}_count') <= {times}"
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
+            CREATE SEQUENCE {name}_count;
             CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 IF {when} THEN
@@ -44,4 +53,7 @@ def database_refuses(
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}; DROP FUNCTION {name}();")
+            cursor.execute(
+                f"DROP TRIGGER IF EXISTS {name} ON {table}; DROP FUNCTION {name}(); "
+                f"DROP SEQUENCE {name}_count;"
+            )

@@ -109,14 +109,11 @@ def test_tasks_go_to_the_queue_of_their_kind():
         if not name.startswith("celery.")
     }
 
-    assert queues == {
-        "channels.check_onboarding": "hub",
-        "channels.provision_api_key": "hub",
-        "channels.reconcile_all": "hub",
-        "channels.reconcile_partner": "hub",
-        "clients.send_notification": "default",
-        "clients.send_unsent_notifications": "default",
-        "portal.ping": "default",
-        "webhooks.process_event": "webhooks",
-        "webhooks.sweep": "webhooks",
-    }
+    expected = {"channels": "hub", "webhooks": "webhooks"}
+    assert queues == {name: expected.get(name.split(".")[0], "default") for name in queues}
+    assert {
+        "channels.check_onboarding",
+        "channels.provision_api_key",
+        "channels.reconcile_partner",
+        "webhooks.process_event",
+    } <= set(queues)
