@@ -104,7 +104,7 @@ def test_tasks_go_to_the_queue_of_their_kind():
 
     app.loader.import_default_modules()
     queues = {
-        name: app.amqp.router.route({}, name)["queue"].name
+        name: app.amqp.router.route({}, name)["queue"].name  # type: ignore[attr-defined]
         for name in app.tasks
         if not name.startswith("celery.")
     }
