@@ -9,7 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin portal \
- && mkdir -p /var/lib/portal && chown portal /var/lib/portal
+ && mkdir -p /var/lib/portal /tmp/prometheus && chown portal /var/lib/portal /tmp/prometheus
 
 COPY requirements.txt .
 RUN pip install -r requirements.txt

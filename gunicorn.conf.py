@@ -17,3 +17,21 @@ logconfig_dict["loggers"] |= {
     name: {"handlers": ["stdout"], "level": "INFO", "propagate": False}
     for name in ("gunicorn.error", "gunicorn.access")
 }
+
+
+def on_starting(server: object) -> None:
+    """Metrics of an earlier run must not be summed with this one's (PROMETHEUS_MULTIPROC_DIR)."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(folder):
+            if name.endswith(".db"):
+                os.remove(os.path.join(folder, name))
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A gunicorn worker's gauges stop counting when it exits."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined,no-untyped-call]

@@ -97,11 +97,15 @@ class PartnerApiClient:
         api_key: str,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
+        observe: Callable[[str, str, float], None] | None = None,
     ) -> None:
+        """`observe(operation, outcome, seconds)` is told of every call: the outcome is the HTTP
+        status, "timeout" or "transport" (metrics, call records)."""
         if not api_key:
             raise ValueError("the Partner API needs the partner's API key")
         self.partner_id = require_partner_id(partner_id)
         self.base_url = base_url.rstrip("/")
+        self._observe = observe
         self._http = httpx.Client(
             base_url=f"{self.base_url}/partners/{partner_id}",
             headers={"X-API-Key": api_key, "Accept": "application/json", "User-Agent": USER_AGENT},
@@ -283,9 +287,12 @@ class PartnerApiClient:
         return Page(items=parsed, total=total, offset=offset, limit=limit)
 
     def _send(self, operation: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        started, outcome = time.monotonic(), "transport"
         try:
             response = self._http.request(method, path, **kwargs)
+            outcome = str(response.status_code)
         except httpx.TimeoutException as error:
+            outcome = "timeout"
             raise TransportError(
                 f"timed out ({type(error).__name__})", operation=operation
             ) from None
@@ -293,6 +300,9 @@ class PartnerApiClient:
             raise TransportError(
                 f"transport failed ({type(error).__name__})", operation=operation
             ) from None
+        finally:
+            if self._observe is not None:
+                self._observe(operation, outcome, time.monotonic() - started)
         _raise_for_status(operation, response)
         return response
 

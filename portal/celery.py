@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -24,3 +25,11 @@ def _make_embedded_broker_folders(sender: Celery, **kwargs: object) -> None:
         folders.append(backend.removeprefix("file://"))
     for folder in folders:
         Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+@worker_ready.connect
+def _serve_worker_metrics(**kwargs: object) -> None:
+    """The worker's own Prometheus endpoint (METRICS_WORKER_ADDRESS), when one is set."""
+    from portal.metrics import worker_metrics_serve
+
+    worker_metrics_serve()

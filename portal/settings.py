@@ -382,6 +382,14 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 
+# --- Metrics (Prometheus) -------------------------------------------------------------------------
+# GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; without a token it answers 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# A Celery worker serves its own counters here ("host:port"; empty: not at all). Internal
+# addresses only: it has no authentication. PROMETHEUS_MULTIPROC_DIR (read by prometheus-client
+# itself) makes every process on a host report into one folder, summed by either endpoint.
+METRICS_WORKER_ADDRESS = env.str("METRICS_WORKER_ADDRESS", default="")
+
 # --- Logging: one JSON object per line on stdout --------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")

@@ -1,10 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from portal.metrics import metrics_view
+
 # /healthz and /readyz are answered by portal.middleware.HealthCheckMiddleware.
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("p/", include("clients.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("metrics", metrics_view, name="metrics"),
 ]

@@ -11,12 +11,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from dialog360.signatures import WEBHOOK_SIGNATURE_HEADER, verify_webhook
+from portal.metrics import observe_webhook
 from portal.selectors import partner_for_webhook_token
 from webhooks.services import webhook_receive, webhook_rejection_record
 
 
 @csrf_exempt
 @require_POST
+@observe_webhook
 def receive(request: HttpRequest, token: str) -> HttpResponse:
     partner = partner_for_webhook_token(token)
     if partner is None:

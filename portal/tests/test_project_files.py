@@ -74,3 +74,18 @@ def test_compose_runs_every_process_with_health_checks_and_named_volumes():
         assert services[name]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
     named = {volume["source"] for s in services.values() for volume in s.get("volumes", [])}
     assert named == set(config["volumes"]) == {"postgres-data", "redis-data", "beat-data"}
+
+
+def test_the_monitoring_profile_scrapes_the_portal_and_the_worker():
+    result = docker_compose("--profile", "monitoring", "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    prometheus = (ROOT / "deploy" / "monitoring" / "prometheus.yml").read_text()
+
+    assert {"prometheus", "flower"} <= set(services)
+    assert services["worker"]["environment"]["METRICS_WORKER_ADDRESS"] == "0.0.0.0:9808"
+    assert 'targets: ["web:8000"]' in prometheus
+    assert 'targets: ["worker:9808"]' in prometheus
+    assert "credentials_file: /etc/prometheus/metrics-token" in prometheus
+    # The token Prometheus sends is never committed.
+    assert "deploy/monitoring/metrics-token" in (ROOT / ".gitignore").read_text().splitlines()
