@@ -37,8 +37,22 @@ class ChannelAdmin(TenantAdmin):
     ]
     list_filter = ["status", "permission", "has_violation", "is_restricted"]
     search_fields = ["hub_channel_id", "phone_number", "phone_name", "client__name", "waba_id"]
-    raw_id_fields = ["client", "onboarding"]
+    # A channel is 360Dialog's record of a number: every field changes through webhooks,
+    # reconciliation, provisioning or the console's audited actions, never by hand.
     readonly_fields = [
+        "client",
+        "onboarding",
+        "hub_channel_id",
+        "status",
+        "account_mode",
+        "phone_number",
+        "phone_name",
+        "waba_id",
+        "permission",
+        "has_violation",
+        "is_restricted",
+        "cancellation_requested",
+        "cancelled_at",
         "created_at",
         "updated_at",
         "status_changed_at",

@@ -42,7 +42,18 @@ class TimelineInline(TenantInline):
 class ClientAdmin(TenantAdmin):
     list_display = ["name", "hub_client_id", "email", "partner", "hub_status", "created_at"]
     search_fields = ["name", "hub_client_id", "email", "contact_name", "partner_payload"]
-    readonly_fields = ["created_at", "updated_at"]
+    # Everything here is 360Dialog's account of the client: it changes through webhooks and
+    # reconciliation only.
+    readonly_fields = [
+        "hub_client_id",
+        "name",
+        "email",
+        "contact_name",
+        "partner_payload",
+        "hub_status",
+        "created_at",
+        "updated_at",
+    ]
 
 
 class ReturnsShownFilter(admin.SimpleListFilter):
@@ -89,9 +100,16 @@ class OnboardingAdmin(TenantAdmin):
         "client__hub_client_id",
     ]
     date_hierarchy = "created_at"
-    raw_id_fields = ["client"]
+    # Lifecycle, identity and 360Dialog fields change only through the flow itself, webhooks,
+    # reconciliation or the console's audited actions; the contact details stay editable.
     readonly_fields = [
         "public_id",
+        "status",
+        "client",
+        "verified",
+        "expires_at",
+        "partner_payload",
+        "lang",
         "opened_at",
         "returned_at",
         "completed_at",

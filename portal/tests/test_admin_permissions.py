@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from channels.models import Channel
 from channels.tests.factories import ApiKeyFactory, ChannelFactory
-from clients.models import Client
-from clients.tests.factories import ClientFactory
+from clients.models import Client, Onboarding
+from clients.tests.factories import ClientFactory, OnboardingFactory
 from portal.models import Partner, PartnerMembership
 from portal.selectors import partner_for_webhook_token
 from portal.tenancy import all_partners_scope
@@ -196,7 +196,8 @@ def test_a_row_cannot_be_linked_to_another_partners_row(partner, other_role):
         channel_form(channel, client=foreign_client.pk, phone_name="changed"),
     )
 
-    assert response.status_code == 200  # the form again, with the error
+    # A channel's fields are all read-only (360Dialog's record): the post changes nothing.
+    assert response.status_code == 302
     with all_partners_scope():
         unchanged = Channel.objects.get(pk=channel.pk)
     assert (unchanged.client_id, unchanged.phone_name) == (own_client_id, "")
@@ -208,17 +209,23 @@ def test_a_row_never_moves_to_another_partner(partner):
     MembershipFactory.create(user=membership.user, partner=other)
     http = HttpClient()
     http.force_login(membership.user)
-    client = ClientFactory.create(partner=partner, name="Stays")
+    onboarding = OnboardingFactory.create(partner=partner, contact_name="Stays")
 
     response = http.post(
-        reverse("admin:clients_client_change", args=[client.pk]),
-        {"partner": other.pk, "hub_client_id": client.hub_client_id, "name": "Renamed"},
+        reverse("admin:clients_onboarding_change", args=[onboarding.pk]),
+        {
+            "partner": other.pk,
+            "email": onboarding.email,
+            "contact_name": "Renamed",
+            "timeline-TOTAL_FORMS": "0",
+            "timeline-INITIAL_FORMS": "0",
+        },
     )
 
     assert response.status_code == 302
     with all_partners_scope():
-        moved = Client.objects.get(pk=client.pk)
-    assert (moved.partner_id, moved.name) == (partner.pk, "Renamed")
+        moved = Onboarding.objects.get(pk=onboarding.pk)
+    assert (moved.partner_id, moved.contact_name) == (partner.pk, "Renamed")
 
 
 def test_memberships_stay_with_superusers_whatever_model_permissions_staff_hold(partner):
