@@ -6,6 +6,12 @@ from portal.logging import logging_config
 
 bind = "0.0.0.0:8000"
 workers = int(os.environ.get("WEB_CONCURRENCY") or 3)
+# Threads, not one request per process: a client that sends its request slowly holds one
+# thread, not a whole worker (bench/slow_clients.py: with sync workers three such clients
+# stop /healthz; with gthread they do not). Many still exhaust the threads: put a buffering
+# proxy in front (README: Run it in production).
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS") or 4)
 timeout = 30
 # gunicorn's messages and its access log as JSON lines on stdout, like the portal's, with the
 # tokens in request paths redacted.
