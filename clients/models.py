@@ -160,6 +160,8 @@ class Notification(TenantModel):
 class Invite(TenantModel, TimeStampedModel):
     """A link an account manager sends a client: the signup page, pre-filled."""
 
+    # What the partner API calls it (never the primary key).
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # The link's token is shown once, when the invite is made; only its SHA-256 is stored.
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     email = models.EmailField(blank=True)

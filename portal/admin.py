@@ -80,6 +80,7 @@ _CONNECTION_FIELDS = (
     "io_signature_enabled",
     "io_signature_encoding",
     "plan_selection",  # a premium plan is billed to the partner
+    "api_key_reads_enabled",  # hands channels' keys to whoever holds a token
 )
 
 
@@ -111,6 +112,7 @@ class PartnerAdmin(AllowedLookupsMixin, TenantAccessMixin, admin.ModelAdmin):  #
                 ]
             },
         ),
+        ("Partner API", {"fields": ["api_key_reads_enabled"]}),
         (
             "Signup page",
             {

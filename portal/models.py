@@ -132,6 +132,14 @@ class Partner(TimeStampedModel):
         max_length=10, choices=PlanSelection.choices, default=PlanSelection.REGULAR
     )
 
+    # The partner's own platform may read channels' API keys through the REST API (audited);
+    # only superusers switch it on.
+    api_key_reads_enabled = models.BooleanField(
+        "API key reads through the API",
+        default=False,
+        help_text="Tokens with the keys scope may read channels' current API keys (audited).",
+    )
+
     # --- Branding of the signup pages ---
     logo_url = HttpsURLField("logo URL", blank=True)
     primary_colour = models.CharField(max_length=7, default="#128c7e", validators=[hex_colour])

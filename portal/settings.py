@@ -114,6 +114,10 @@ INSTALLED_APPS = [
     "channels",
     "webhooks",
     "audit",
+    "api",  # the partner's REST API (/api/v1/)
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served as our own static files
     "hubsim",  # only its `hubsim` command: the simulator runs as a process of its own
 ]
 
@@ -376,10 +380,42 @@ for _name, _rate in RATE_LIMITS.items():
         )
 
 # --- REST framework -------------------------------------------------------------------------------
+# The partner API: per-partner bearer tokens (api.ApiToken), errors as RFC 9457 problem
+# documents, per-token throttles counted in the cache (Redis). Rates are "count/period" with a
+# period of s, m, h or d.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.problems.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env.str("API_RATE_LIMIT", default="600/m"),
+        "api_key": env.str("API_KEY_READ_RATE_LIMIT", default="30/h"),
+    },
+    "UNAUTHENTICATED_USER": None,
+}
+# An unfinished onboarding unchanged for this long counts as stuck (the API's `stuck` filter).
+API_STUCK_AFTER_HOURS = env.float("API_STUCK_AFTER_HOURS", default=24.0)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Partner portal API",
+    "DESCRIPTION": (
+        "Onboardings, clients, channels, invites, API keys and events of one partner. "
+        "Authenticate with `Authorization: Bearer <token>`; errors are RFC 9457 problem "
+        "documents (application/problem+json)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "OnboardingStatusEnum": "clients.models.Onboarding.Status",
+        "ChannelStatusEnum": "channels.models.Channel.Status",
+    },
 }
 
 # --- Metrics (Prometheus) -------------------------------------------------------------------------

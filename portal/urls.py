@@ -9,5 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("p/", include("clients.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("api/v1/", include("api.urls")),
     path("metrics", metrics_view, name="metrics"),
 ]

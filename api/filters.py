@@ -1,0 +1,112 @@
+"""Query parameters of the list endpoints. Invalid values answer 400 with the field named."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import django_filters as filters
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from channels.models import Channel
+from clients.models import Client, Invite, Onboarding
+from dialog360.io_link import normalize_number
+
+OPEN_STATUSES = (Onboarding.Status.STARTED, Onboarding.Status.OPENED, Onboarding.Status.RETURNED)
+
+
+class PhoneNumberField(forms.CharField):
+    """A number in any format (+49 151 …, 0049…, 49151…), cleaned to 360Dialog's digits."""
+
+    def clean(self, value: Any) -> str:
+        value = super().clean(value)
+        if not value:
+            return ""
+        try:
+            return normalize_number(value)
+        except ValueError:
+            raise ValidationError(
+                "Enter the number with its country code, e.g. +49 151 12345678."
+            ) from None
+
+
+class PhoneFilter(filters.CharFilter):
+    field_class = PhoneNumberField
+
+
+class OnboardingFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=Onboarding.Status.choices)
+    stuck = filters.BooleanFilter(
+        method="filter_stuck",
+        label=f"Not finished and unchanged for {settings.API_STUCK_AFTER_HOURS:g} hours or more.",
+    )
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+    crm_reference = filters.CharFilter(field_name="partner_payload")
+    email = filters.CharFilter(field_name="email", lookup_expr="iexact")
+    phone = PhoneFilter(field_name="phone_number")
+    client = filters.CharFilter(field_name="client__hub_client_id", label="360Dialog client id")
+
+    class Meta:
+        model = Onboarding
+        fields: list[str] = []
+
+    def filter_stuck(self, queryset: QuerySet[Any], name: str, value: bool | None) -> Any:
+        if value is None:
+            return queryset
+        since = timezone.now() - timedelta(hours=settings.API_STUCK_AFTER_HOURS)
+        stuck = Q(status__in=OPEN_STATUSES, updated_at__lt=since)
+        return queryset.filter(stuck if value else ~stuck)
+
+
+class ClientFilter(filters.FilterSet):
+    email = filters.CharFilter(field_name="email", lookup_expr="iexact")
+    crm_reference = filters.CharFilter(field_name="partner_payload")
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = Client
+        fields: list[str] = []
+
+
+class ChannelFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=Channel.Status.choices)
+    permission = filters.ChoiceFilter(choices=Channel.Permission.choices)
+    phone = PhoneFilter(field_name="phone_number")
+    client = filters.CharFilter(field_name="client__hub_client_id", label="360Dialog client id")
+    onboarding = filters.UUIDFilter(field_name="onboarding__public_id")
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = Channel
+        fields: list[str] = []
+
+
+class InviteFilter(filters.FilterSet):
+    state = filters.ChoiceFilter(
+        choices=[("open", "open"), ("expired", "expired"), ("revoked", "revoked")],
+        method="filter_state",
+    )
+    email = filters.CharFilter(field_name="email", lookup_expr="iexact")
+    crm_reference = filters.CharFilter(field_name="partner_payload")
+
+    class Meta:
+        model = Invite
+        fields: list[str] = []
+
+    def filter_state(self, queryset: QuerySet[Any], name: str, value: str) -> Any:
+        now = timezone.now()
+        if value == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        if value == "expired":
+            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+        return queryset.filter(revoked_at__isnull=True, expires_at__gt=now)
