@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served as our own static files
+    "console",  # the account managers' console in the admin (after the apps it extends)
     "hubsim",  # only its `hubsim` command: the simulator runs as a process of its own
 ]
 
@@ -324,6 +325,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "onboarding-expiry": {"task": "clients.expire_onboardings", "schedule": 10 * 60.0},
     # Applies what webhooks missed, from the Partner API.
     "reconcile": {"task": "channels.reconcile_all", "schedule": 15 * 60.0},
+    # Flags stuck onboardings, clears those that moved, mails each partner's managers a digest.
+    "stuck-onboardings": {"task": "console.flag_stuck_onboardings", "schedule": 5 * 60.0},
 }
 
 # --- 360Dialog webhooks and the Partner API -------------------------------------------------------
@@ -378,6 +381,19 @@ for _name, _rate in RATE_LIMITS.items():
         raise ImproperlyConfigured(
             f"RATE_LIMIT_{_name.upper()} must be count/seconds, e.g. 20/600; got {_rate!r}."
         )
+
+# --- The account managers' console ---------------------------------------------------------------
+# An onboarding is stuck after this many minutes in one state (partners may set their own in the
+# admin): returned with no number, a number not running, running without a key, no permission
+# on Direct Payment. A final key error is stuck at once.
+STUCK_THRESHOLDS_MINUTES = {
+    "returned_no_channel": env.int("STUCK_RETURNED_NO_CHANNEL_MINUTES", default=30),
+    "channel_not_running": env.int("STUCK_CHANNEL_NOT_RUNNING_MINUTES", default=24 * 60),
+    "running_no_key": env.int("STUCK_RUNNING_NO_KEY_MINUTES", default=10),
+    "permission_missing": env.int("STUCK_PERMISSION_MISSING_MINUTES", default=24 * 60),
+}
+# Revealing a channel's API key in the console: at most this many per user ("count/seconds").
+KEY_REVEAL_RATE_LIMIT = env.str("KEY_REVEAL_RATE_LIMIT", default="5/3600")
 
 # --- REST framework -------------------------------------------------------------------------------
 # The partner API: per-partner bearer tokens (api.ApiToken), errors as RFC 9457 problem

@@ -6,6 +6,8 @@ from portal.metrics import metrics_view
 # /healthz and /readyz are answered by portal.middleware.HealthCheckMiddleware.
 
 urlpatterns = [
+    # The console: the admin's home page and its actions (before the admin, which it extends).
+    path("admin/", include("console.urls")),
     path("admin/", admin.site.urls),
     path("p/", include("clients.urls")),
     path("webhooks/", include("webhooks.urls")),

@@ -10,7 +10,7 @@ from pathlib import Path
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("portal", "clients", "channels", "webhooks", "dialog360", "hubsim")
+APPS = ("portal", "clients", "channels", "webhooks", "dialog360", "hubsim", "console")
 
 
 def sources(*packages: str) -> Iterator[tuple[Path, ast.Module]]:
@@ -45,6 +45,12 @@ def imports_from(packages: tuple[str, ...], forbidden: tuple[str, ...]) -> list[
 def test_clients_imports_nothing_from_channels_or_webhooks():
     # Linking a client to an onboarding lives above both (channels.linking).
     assert imports_from(("clients",), ("channels", "webhooks")) == []
+
+
+def test_no_app_below_the_console_imports_it():
+    # The console is a room on top: it calls the other apps' services, never the reverse.
+    below = ("portal", "clients", "channels", "webhooks", "dialog360", "audit")
+    assert imports_from(below, ("console",)) == []
 
 
 def test_channels_imports_nothing_from_webhooks():

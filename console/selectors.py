@@ -1,0 +1,438 @@
+"""Reads for the account managers' console: why an onboarding is stuck, its whole story, the
+funnel and what needs attention. Each runs a fixed number of queries whatever the data size;
+callers are inside the tenant scope of the user's partners."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import (
+    Aggregate,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from channels.lifecycle import KEY_STATUSES
+from channels.models import ApiKey, Channel
+from clients.models import Notification, Onboarding, TimelineEntry
+from console.models import StuckFlag, StuckReason, StuckThresholds
+from portal.models import Partner
+from webhooks.models import WebhookEvent
+
+# ---------------------------------------------------------------------------------------------
+# Stuck onboardings
+
+
+THRESHOLD_NAMES = (
+    "returned_no_channel",
+    "channel_not_running",
+    "running_no_key",
+    "permission_missing",
+)
+
+
+@dataclass(frozen=True)
+class Stuck:
+    reason: StuckReason
+    since: datetime
+    detail: str
+
+
+def stuck_thresholds_for(partner: Partner) -> dict[str, timedelta]:
+    """The partner's thresholds: its own where set (StuckThresholds), else the setting."""
+    own = StuckThresholds.objects.filter(partner=partner).first()
+    defaults: dict[str, int] = settings.STUCK_THRESHOLDS_MINUTES
+    minutes = {
+        name: (getattr(own, name) if own and getattr(own, name) is not None else defaults[name])
+        for name in THRESHOLD_NAMES
+    }
+    return {name: timedelta(minutes=value) for name, value in minutes.items()}
+
+
+def channels_with_key_flag() -> QuerySet[Channel]:
+    """Channels annotated with `has_key` (a current API key is stored)."""
+    current = ApiKey.objects.filter(channel=OuterRef("pk"), revoked_at__isnull=True)
+    return Channel.objects.annotate(has_key=Exists(current)).order_by("created_at", "pk")
+
+
+def onboarding_stuck_reason(
+    *,
+    onboarding: Onboarding,
+    channels: Sequence[Channel],
+    payment_mode: str,
+    thresholds: dict[str, timedelta],
+    now: datetime,
+) -> Stuck | None:
+    """Why the onboarding is stuck, or None. `channels` are its channels, each annotated with
+    `has_key` (channels_with_key_flag). Live, expired and unverified onboardings are never
+    stuck; signups not yet back from 360Dialog expire instead (clients.services)."""
+    if onboarding.status in (Onboarding.Status.LIVE, Onboarding.Status.EXPIRED):
+        return None
+    if not onboarding.verified or (onboarding.returned_at is None and not channels):
+        return None
+    direct = payment_mode == Partner.PaymentMode.DIRECT
+    for channel in channels:
+        if channel.api_key_error:
+            return Stuck(
+                StuckReason.KEY_ERROR,
+                channel.api_key_error_at or channel.updated_at,
+                f"{channel.label}: {channel.api_key_error}"[:300],
+            )
+        if channel.cancelled_at or channel.has_violation:
+            what = "cancelled" if channel.cancelled_at else "has an account violation"
+            return Stuck(
+                StuckReason.CANCELLED,
+                channel.cancelled_at or channel.updated_at,
+                f"{channel.label} {what}",
+            )
+    for channel in channels:
+        if getattr(channel, "has_key", False):
+            continue
+        granted = channel.permission == Channel.Permission.GRANTED
+        if direct and not granted and now - channel.created_at >= thresholds["permission_missing"]:
+            return Stuck(
+                StuckReason.PERMISSION_MISSING,
+                channel.created_at,
+                f"{channel.label}: the client has not shared the number with the partner",
+            )
+        if channel.status in KEY_STATUSES:
+            since = channel.status_changed_at or channel.created_at
+            if (not direct or granted) and now - since >= thresholds["running_no_key"]:
+                return Stuck(
+                    StuckReason.RUNNING_NO_KEY, since, f"{channel.label} is {channel.status}"
+                )
+        elif now - channel.created_at >= thresholds["channel_not_running"]:
+            return Stuck(
+                StuckReason.CHANNEL_NOT_RUNNING,
+                channel.created_at,
+                f"{channel.label} is still {channel.status}",
+            )
+    returned_at = onboarding.returned_at
+    if not channels and returned_at and now - returned_at >= thresholds["returned_no_channel"]:
+        client = onboarding.return_data.get("client") or "unknown"
+        return Stuck(StuckReason.RETURNED_NO_CHANNEL, returned_at, f"client {client}")
+    return None
+
+
+def onboardings_to_check() -> QuerySet[Onboarding]:
+    """Onboardings that may be stuck, their channels prefetched with `has_key`."""
+    return (
+        Onboarding.objects.filter(
+            verified=True,
+            status__in=[
+                Onboarding.Status.OPENED,
+                Onboarding.Status.RETURNED,
+                Onboarding.Status.FAILED,
+            ],
+        )
+        .filter(Q(returned_at__isnull=False) | Q(channels__isnull=False))
+        .distinct()
+        .prefetch_related(Prefetch("channels", queryset=channels_with_key_flag()))
+        .order_by("pk")
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Masked keys and the one-page story
+
+
+def key_masked(key: ApiKey) -> str:
+    """All that any page shows of a key, unless it is revealed on purpose."""
+    return f"…{key.last4} · {key.fingerprint}"
+
+
+@dataclass(frozen=True)
+class StoryEvent:
+    at: datetime
+    kind: str
+    label: str
+    message: str
+    link: str = ""
+
+
+@dataclass
+class ChannelStory:
+    channel: Channel
+    keys: list[ApiKey]
+
+    @property
+    def current_key(self) -> ApiKey | None:
+        return next((key for key in self.keys if key.revoked_at is None), None)
+
+
+@dataclass
+class Story:
+    onboarding: Onboarding
+    channels: list[ChannelStory]
+    events: list[StoryEvent]
+    flag: StuckFlag | None
+
+
+def onboarding_story(onboarding: Onboarding) -> Story:
+    """Its channels with their keys, and one timeline: the onboarding's own entries, mails,
+    each webhook linked to its stored event. Five queries."""
+    channels = list(
+        Channel.objects.filter(onboarding=onboarding)
+        .order_by("created_at", "pk")
+        .prefetch_related(Prefetch("api_keys", queryset=ApiKey.objects.order_by("-created_at")))
+    )
+    entries = list(TimelineEntry.objects.filter(onboarding=onboarding).order_by("created_at", "pk"))
+    mails = list(
+        Notification.objects.filter(onboarding=onboarding).only(
+            "created_at", "sent_at", "subject", "kind", "recipients", "last_error"
+        )
+    )
+    event_ids = {str(entry.data.get("event_id")) for entry in entries if entry.data.get("event_id")}
+    stored_events = dict(
+        WebhookEvent.objects.filter(hub_event_id__in=event_ids).values_list("hub_event_id", "pk")
+        if event_ids
+        else []
+    )
+    events = [
+        StoryEvent(
+            at=entry.created_at,
+            kind=entry.kind,
+            label=entry.get_kind_display(),
+            message=entry.message,
+            link=_event_link(stored_events.get(str(entry.data.get("event_id") or ""))),
+        )
+        for entry in entries
+    ]
+    for mail in mails:
+        sent = f"sent {mail.sent_at:%Y-%m-%d %H:%M}" if mail.sent_at else "not sent yet"
+        problem = f" ({mail.last_error})" if mail.last_error else ""
+        events.append(
+            StoryEvent(
+                at=mail.created_at,
+                kind="mail",
+                label="Mail",
+                message=f"“{mail.subject}” to {len(mail.recipients)} recipient(s), {sent}{problem}",
+            )
+        )
+    events.sort(key=lambda event: event.at)
+    flag = StuckFlag.objects.filter(onboarding=onboarding).first()
+    return Story(
+        onboarding=onboarding,
+        channels=[ChannelStory(channel, list(channel.api_keys.all())) for channel in channels],
+        events=events,
+        flag=flag,
+    )
+
+
+def _event_link(pk: int | None) -> str:
+    if pk is None:
+        return ""
+    from django.urls import reverse
+
+    return reverse("admin:webhooks_webhookevent_change", args=[pk])
+
+
+# ---------------------------------------------------------------------------------------------
+# Home: the funnel, charts and what needs attention
+
+WINDOWS = (7, 30, 90)
+
+
+class Seconds(Func):
+    """A duration in seconds (PostgreSQL)."""
+
+    template = "EXTRACT(EPOCH FROM %(expressions)s)"
+    output_field = FloatField()
+
+
+class Median(Aggregate):
+    """The median of the non-null values (PostgreSQL's percentile_cont)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+def _between(start: str, end: str) -> Seconds:
+    return Seconds(ExpressionWrapper(F(end) - F(start), output_field=DurationField()))
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    name: str
+    label: str
+    count: int
+    conversion: float | None  # of the step before, 0..1
+    median_seconds: float | None  # from the step before
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: date
+    started: int
+    live: int
+
+
+@dataclass
+class Home:
+    days: int
+    since: datetime
+    funnel: list[FunnelStep]
+    per_day: list[DayCount]
+    time_to_live: list[tuple[str, int]]
+    stuck: list[StuckFlag]
+    stuck_count: int
+    failed: list[Onboarding]
+    failed_count: int
+    rejected_webhooks: list[Partner]
+    failed_webhooks: int
+    key_errors: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_STEPS = (
+    ("started", "Form submitted"),
+    ("opened", "Popup opened"),
+    ("returned", "Returned from 360Dialog"),
+    ("running", "First number running"),
+    ("key", "API key stored"),
+    ("live", "Live"),
+)
+_TIME_TO_LIVE_BUCKETS = (
+    ("< 10 min", timedelta(minutes=10)),
+    ("< 1 h", timedelta(hours=1)),
+    ("< 6 h", timedelta(hours=6)),
+    ("< 1 day", timedelta(days=1)),
+    ("< 3 days", timedelta(days=3)),
+)
+
+
+def console_home(*, partners: Iterable[Partner], days: int, now: datetime | None = None) -> Home:
+    """The home page's numbers for `partners` (already limited to what the user may see) over
+    the last `days` days. A fixed number of queries."""
+    now = now or timezone.now()
+    since = now - timedelta(days=days)
+    partner_ids = [partner.pk for partner in partners]
+    onboardings = Onboarding.objects.filter(
+        partner_id__in=partner_ids, created_at__gte=since, verified=True
+    )
+    first_running = Subquery(
+        Channel.objects.filter(onboarding=OuterRef("pk"), status__in=KEY_STATUSES)
+        .order_by("status_changed_at")
+        .values("status_changed_at")[:1]
+    )
+    first_key = Subquery(
+        ApiKey.objects.filter(channel__onboarding=OuterRef("pk"))
+        .order_by("created_at")
+        .values("created_at")[:1]
+    )
+    totals = onboardings.annotate(running_at=first_running, key_at=first_key).aggregate(
+        started=Count("pk"),
+        opened=Count("opened_at"),
+        returned=Count("returned_at"),
+        running=Count("running_at"),
+        key=Count("key_at"),
+        live=Count("pk", filter=Q(status=Onboarding.Status.LIVE)),
+        opened_median=Median(_between("created_at", "opened_at")),
+        returned_median=Median(_between("opened_at", "returned_at")),
+        running_median=Median(_between("returned_at", "running_at")),
+        key_median=Median(_between("running_at", "key_at")),
+        live_median=Median(
+            _between("key_at", "completed_at"), filter=Q(status=Onboarding.Status.LIVE)
+        ),
+        **{
+            f"ttl_{index}": Count(
+                "pk",
+                filter=Q(status=Onboarding.Status.LIVE)
+                & Q(completed_at__lt=F("created_at") + limit),
+            )
+            for index, (_, limit) in enumerate(_TIME_TO_LIVE_BUCKETS)
+        },
+    )
+    funnel: list[FunnelStep] = []
+    previous: int | None = None
+    for name, label in _STEPS:
+        count = int(totals[name] or 0)
+        funnel.append(
+            FunnelStep(
+                name=name,
+                label=label,
+                count=count,
+                conversion=(count / previous) if previous else None,
+                median_seconds=totals.get(f"{name}_median"),
+            )
+        )
+        previous = count
+    # Cumulative counts per bucket, turned into a distribution.
+    cumulative = [int(totals[f"ttl_{index}"]) for index in range(len(_TIME_TO_LIVE_BUCKETS))]
+    time_to_live = []
+    below = 0
+    for (label, _), count in zip(_TIME_TO_LIVE_BUCKETS, cumulative, strict=True):
+        time_to_live.append((label, count - below))
+        below = count
+    time_to_live.append(("longer", int(totals["live"]) - below))
+
+    per_day = _per_day(partner_ids, since, now)
+    open_flags = StuckFlag.objects.filter(partner_id__in=partner_ids, resolved_at__isnull=True)
+    failed = Onboarding.objects.filter(
+        partner_id__in=partner_ids, status=Onboarding.Status.FAILED, updated_at__gte=since
+    )
+    day_ago = now - timedelta(hours=24)
+    return Home(
+        days=days,
+        since=since,
+        funnel=funnel,
+        per_day=per_day,
+        time_to_live=time_to_live,
+        stuck=list(open_flags.select_related("onboarding", "partner").order_by("since")[:20]),
+        stuck_count=open_flags.count(),
+        failed=list(failed.select_related("partner").order_by("-updated_at")[:10]),
+        failed_count=failed.count(),
+        rejected_webhooks=[
+            partner
+            for partner in partners
+            if partner.webhook_rejected_at and partner.webhook_rejected_at >= day_ago
+        ],
+        failed_webhooks=WebhookEvent.objects.filter(
+            partner_id__in=partner_ids,
+            status=WebhookEvent.Status.FAILED,
+            received_at__gte=day_ago,
+        ).count(),
+        key_errors=Channel.objects.filter(partner_id__in=partner_ids)
+        .exclude(api_key_error="")
+        .count(),
+    )
+
+
+def _per_day(partner_ids: list[int], since: datetime, now: datetime) -> list[DayCount]:
+    """Onboardings started and gone live on each day of the window (two grouped queries)."""
+    base = Onboarding.objects.filter(partner_id__in=partner_ids, verified=True)
+    started = dict(
+        base.filter(created_at__gte=since)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .values_list("day", "n")
+    )
+    live = dict(
+        base.filter(completed_at__gte=since, status=Onboarding.Status.LIVE)
+        .annotate(day=TruncDate("completed_at"))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .values_list("day", "n")
+    )
+    first = timezone.localdate(since)
+    total = (timezone.localdate(now) - first).days + 1
+    days = [first + timedelta(days=offset) for offset in range(total)]
+    return [DayCount(day, started.get(day, 0), live.get(day, 0)) for day in days]
