@@ -61,7 +61,7 @@ def slow_client(port: int, stop: threading.Event) -> None:
         pass  # the server gave up on us: that is what a good server does
 
 
-def measure(options: list[str], slow: int) -> tuple[float | None, float | None, int]:
+def measure(options: list[str], slow: int) -> tuple[float | None, float | None, int, int]:
     port = free_port()
     env = {
         **os.environ,
@@ -104,23 +104,23 @@ def measure(options: list[str], slow: int) -> tuple[float | None, float | None, 
     answered = [t for t in times if t is not None]
     timeouts = len(times) - len(answered)
     if not answered:
-        return None, None, timeouts
-    return statistics.median(answered), max(answered), timeouts
+        return None, None, timeouts, len(times)
+    return statistics.median(answered), max(answered), timeouts, len(times)
 
 
 def main() -> None:
-    print(f"gunicorn, 3 workers; {PROBES} probes of GET /healthz per row")
+    print(f"gunicorn, 3 workers; up to {PROBES} probes of GET /healthz in {SLOW_SECONDS:.0f} s")
     print(
         f"{'worker class':<28}{'slow clients':>13}{'median ms':>11}{'worst ms':>10}{'timeouts':>10}"
     )
     for name, options in CONFIGS:
         label = name + (" (4 threads)" if name == "gthread" else "")
         for slow in SLOW_COUNTS:
-            median, worst, timeouts = measure(options, slow)
+            median, worst, timeouts, probes = measure(options, slow)
             shown = [
                 f"{value * 1000:.1f}" if value is not None else "-" for value in (median, worst)
             ]
-            print(f"{label:<28}{slow:>13}{shown[0]:>11}{shown[1]:>10}{timeouts:>10}")
+            print(f"{label:<28}{slow:>13}{shown[0]:>11}{shown[1]:>10}{f'{timeouts}/{probes}':>10}")
 
 
 if __name__ == "__main__":
