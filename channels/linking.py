@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 
 from django.utils import timezone
 
 from channels.models import ApiKey, Channel
 from clients.models import Client, Notification, Onboarding, TimelineEntry
+from clients.proof import onboarding_named_by
 from clients.services import client_upsert, onboarding_status_set, timeline_add
 from dialog360.objects import ClientInfo
 from portal.models import Partner
@@ -31,11 +31,11 @@ def client_apply(*, partner: Partner, info: ClientInfo) -> Client:
 
 
 def onboarding_link_by_payload(*, client: Client, payload: str) -> None:
-    """Signup sends the onboarding's public id (or a CRM reference) as `partner`; an onboarding
-    that names it and has no client yet belongs to this client."""
-    try:
-        public_id = uuid.UUID(payload)
-    except ValueError:
+    """Our IO link sends the onboarding's link code as `partner` (clients.proof); 360Dialog
+    keeps it on the client. The onboarding it names, if it has no client yet, belongs to this
+    client. A bare or edited id, or a CRM reference, names none."""
+    public_id = onboarding_named_by(payload)
+    if public_id is None:
         return
     onboarding = (
         Onboarding.objects.select_for_update()

@@ -28,6 +28,7 @@ from channels.services import (
     channel_provision_if_due,
 )
 from clients.models import Client, Onboarding, TimelineEntry
+from clients.proof import payload_names
 from clients.services import timeline_add
 from dialog360.api import PartnerApiClient, SharedNumbers
 from dialog360.objects import ChannelInfo, PayloadError
@@ -147,10 +148,14 @@ def channel_reconcile(*, partner: Partner, info: ChannelInfo) -> int:
 
 
 def onboarding_check(*, partner: Partner, onboarding_id: int) -> int:
-    """After a return: what 360Dialog says about the client the redirect named. Only a client
-    360Dialog knows is linked, and only if it is not another onboarding's (its `partner`
-    payload names this onboarding, or it has none yet); then its channels and permission are
-    applied as for reconciliation, and keys are queued. The number of corrections."""
+    """After a return: what 360Dialog says about the client the redirect named. The client is
+    linked to this onboarding only on proof that only the client's own flow carries: 360Dialog
+    stores this onboarding's link code (or CRM reference) on the client, and the return came
+    with our token for this onboarding (clients.proof). A client id alone proves nothing (it
+    travels in every redirect URL): without proof the claim is written on the timeline for an
+    account manager, and nothing is granted (no client, no numbers, no mails). Once linked,
+    the client's channels and permission are applied as for reconciliation, and keys are
+    queued. The number of corrections."""
     onboarding = Onboarding.objects.get(pk=onboarding_id)
     hub_client_id = str(onboarding.return_data.get("client") or "")
     if not hub_client_id:
@@ -168,30 +173,19 @@ def onboarding_check(*, partner: Partner, onboarding_id: int) -> int:
             )
             return 0
         with transaction.atomic():
+            # Links the onboarding the client's own signup named, whichever that is.
             client = client_apply(partner=partner, info=known[0])
             onboarding = Onboarding.objects.select_for_update().get(pk=onboarding_id)
-            others = Onboarding.objects.filter(client=client, started_by_webhook=False).exclude(
-                pk=onboarding.pk
-            )
-            ours = onboarding.client_id == client.pk or client.partner_payload == str(
-                onboarding.public_id
-            )
-            if not ours and others.exists():
-                timeline_add(
-                    onboarding=onboarding,
-                    kind=TimelineEntry.Kind.ERROR,
-                    message=f"Client {hub_client_id} belongs to another onboarding: not linked.",
-                )
-                return 0
             if onboarding.client_id != client.pk:
+                if not _proven(onboarding, client):
+                    _claim_record(onboarding, hub_client_id)
+                    return 0
                 onboarding_attach_client(onboarding=onboarding, client=client)
-            if not onboarding.verified:
-                Onboarding.objects.filter(pk=onboarding.pk).update(verified=True)
-                timeline_add(
-                    onboarding=onboarding,
-                    kind=TimelineEntry.Kind.NOTE,
-                    message=f"Confirmed by the Partner API: client {hub_client_id}.",
-                )
+            timeline_add(
+                onboarding=onboarding,
+                kind=TimelineEntry.Kind.NOTE,
+                message=f"Confirmed by the Partner API: client {hub_client_id}.",
+            )
         for info in api.iter_channels(filters={"client_id": hub_client_id}):
             with transaction.atomic():
                 corrections += channel_reconcile(partner=partner, info=info)
@@ -199,3 +193,27 @@ def onboarding_check(*, partner: Partner, onboarding_id: int) -> int:
             corrections += _permissions_reconcile(api, client)
     _queue_keys(Channel.objects.filter(client=client))
     return corrections
+
+
+def _proven(onboarding: Onboarding, client: Client) -> bool:
+    """The return carried our token for this onboarding, which has no client yet, and 360Dialog
+    says the client signed up through this onboarding's own link."""
+    return (
+        onboarding.verified
+        and onboarding.client_id is None
+        and payload_names(client.partner_payload, onboarding)
+    )
+
+
+def _claim_record(onboarding: Onboarding, hub_client_id: str) -> None:
+    how = "with our link" if onboarding.verified else "without our link"
+    timeline_add(
+        onboarding=onboarding,
+        kind=TimelineEntry.Kind.ERROR,
+        message=(
+            f"The return ({how}) names client {hub_client_id}, but 360Dialog does not say "
+            "that client signed up through this onboarding: not linked, nothing shown or sent. "
+            "An account manager can review the claim."
+        ),
+        data={"claimed_client": hub_client_id},
+    )

@@ -22,6 +22,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import Invite, Onboarding, TimelineEntry
+from clients.proof import onboarding_link_code
 from clients.services import timeline_add
 from dialog360.io_link import IoLinkParams, io_link
 from dialog360.redirect import Redirect
@@ -92,7 +93,7 @@ def onboarding_launch(*, onboarding: Onboarding) -> str:
         number=onboarding.phone_number or None,
         state=str(onboarding.public_id),
         redirect_url=return_url(partner, token),
-        partner=onboarding.partner_payload or str(onboarding.public_id),
+        partner=onboarding.partner_payload or onboarding_link_code(onboarding),
         next="signup",
         lang=onboarding.lang if onboarding.lang in ("en", "de") else "en",  # type: ignore[arg-type]
         plan_selection=partner.plan_selection,  # type: ignore[arg-type]

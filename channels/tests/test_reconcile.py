@@ -10,7 +10,8 @@ from django.core.management import CommandError, call_command
 from channels.models import ApiKey, Channel
 from channels.reconcile import onboarding_check, partner_reconcile
 from channels.tests.factories import ApiKeyFactory, ChannelFactory
-from clients.models import Client, TimelineEntry
+from clients.models import Client, Notification, Onboarding, TimelineEntry
+from clients.proof import onboarding_link_code
 from clients.tests.factories import ClientFactory, OnboardingFactory
 from conftest import SIM_PARTNER_ID, wait_for
 from portal.models import Partner
@@ -197,7 +198,7 @@ def test_a_return_is_linked_once_the_partner_api_confirms_it(partner, hubsim):
         partner_id=SIM_PARTNER_ID,
         email="ada@acme.example",
         numbers=NUMBERS[:1],
-        partner_payload=str(onboarding.public_id),
+        partner_payload=onboarding_link_code(onboarding),
     )
     hubsim.wait_idle()
     onboarding.return_data = {"client": onboarded["client_id"], "channels": [], "revoked": []}
@@ -236,7 +237,53 @@ def test_a_return_naming_another_onboardings_client_is_not_linked(partner, hubsi
         TimelineEntry.objects.filter(
             onboarding=attacker, kind=TimelineEntry.Kind.ERROR
         ).values_list("message", flat=True)
-    ) == [f"Client {onboarded['client_id']} belongs to another onboarding: not linked."]
+    ) == [claim(onboarded["client_id"])]
+
+
+def claim(client_id, how="with our link"):
+    return (
+        f"The return ({how}) names client {client_id}, but 360Dialog does not say that client "
+        "signed up through this onboarding: not linked, nothing shown or sent. An account "
+        "manager can review the claim."
+    )
+
+
+@pytest.mark.parametrize("verified", [True, False], ids=["with our token", "without a token"])
+def test_a_return_naming_a_client_known_only_from_webhooks_does_not_claim_it(
+    partner, hubsim, verified
+):
+    """A client that started at 360Dialog directly has only a stand-in onboarding; a return
+    naming its id (a client id is not a secret) must not take it over."""
+    onboarded = onboard(hubsim, numbers=NUMBERS[:1])
+    victim = ClientFactory.create(
+        partner=partner, hub_client_id=onboarded["client_id"], email="ada@acme.example"
+    )
+    stand_in = OnboardingFactory.create(partner=partner, client=victim, started_by_webhook=True)
+    channel = ChannelFactory.create(
+        client=victim,
+        onboarding=stand_in,
+        hub_channel_id=onboarded["channel_ids"][0],
+        phone_number=NUMBERS[0],
+        status="live",
+    )
+    visitor = returned_onboarding(partner, onboarded["client_id"], onboarded["channel_ids"])
+    visitor.verified = verified
+    visitor.save()
+
+    assert onboarding_check(partner=partner, onboarding_id=visitor.pk) == 0
+
+    visitor.refresh_from_db()
+    channel.refresh_from_db()
+    assert (visitor.client, visitor.status) == (None, "started")
+    assert Onboarding.objects.filter(pk=stand_in.pk).exists()
+    assert channel.onboarding_id == stand_in.pk
+    assert Notification.objects.filter(onboarding=visitor).count() == 0
+    how = "with our link" if verified else "without our link"
+    assert list(
+        TimelineEntry.objects.filter(onboarding=visitor, kind=TimelineEntry.Kind.ERROR).values_list(
+            "message", flat=True
+        )
+    ) == [claim(onboarded["client_id"], how)]
 
 
 def test_a_return_naming_a_client_360dialog_does_not_know_is_not_trusted(partner, hubsim):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from channels.models import ApiKey, Channel
 from channels.tests.factories import ApiKeyFactory, ChannelFactory
 from clients.models import Client, Invite, Onboarding, TimelineEntry
+from clients.proof import onboarding_link_code
 from clients.tests.factories import ClientFactory, OnboardingFactory
 from dialog360.signatures import io_signature_matches
 from portal.models import Partner
@@ -152,7 +153,8 @@ def test_launch_redirects_to_the_hub_with_every_parameter(partner):
         "lang",
         "plan_selection",
     ]
-    assert params["state"] == params["partner"] == str(onboarding.public_id)
+    assert params["state"] == str(onboarding.public_id)
+    assert params["partner"] == onboarding_link_code(onboarding)  # signed: only this link has it
     assert (params["email"], params["name"], params["number"]) == (
         "ada@example.com",
         "Ada",

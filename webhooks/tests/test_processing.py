@@ -11,11 +11,12 @@ from django.utils import timezone
 from channels.models import ApiKey, Channel
 from channels.tests.factories import ApiKeyFactory
 from clients.models import Client, Onboarding, TimelineEntry
+from clients.proof import onboarding_link_code
 from clients.tests.factories import OnboardingFactory
 from portal.models import Partner
 from portal.tenancy import all_partners_scope, partner_scope
-from portal.tests.faults import database_refuses
 from portal.tests.factories import PartnerFactory
+from portal.tests.faults import database_refuses
 from webhooks.models import WebhookEvent
 from webhooks.services import (
     webhook_event_process,
@@ -288,7 +289,7 @@ def test_the_real_onboarding_gets_the_channel_wherever_client_created_arrives(po
     partner = PartnerFactory.create()
     onboarding = OnboardingFactory.create(partner=partner, email="ada@acme.example")
     client_created = fixture("client_created")
-    client_created["data"]["client"]["partner_payload"] = str(onboarding.public_id)
+    client_created["data"]["client"]["partner_payload"] = onboarding_link_code(onboarding)
     events = [channel_event(event) for event in reversed(LIFECYCLE)]
     events.insert(position, client_created)
 
@@ -315,10 +316,25 @@ def test_a_known_event_without_its_channel_id_is_malformed(partner):
     assert event.last_error == "data.id must be a 360Dialog id (letters and digits), got None"
 
 
+def test_a_partner_payload_edited_to_another_onboardings_id_links_nothing(partner):
+    """Anyone can put an onboarding's public id in the `partner` parameter of their own IO
+    link: only the signed link code our link carries names an onboarding."""
+    onboarding = OnboardingFactory.create(partner=partner)
+    payload = fixture("client_created")
+    for edited in (str(onboarding.public_id), onboarding_link_code(onboarding) + "x"):
+        payload["data"]["client"]["partner_payload"] = edited
+        payload["id"] = f"evt_{len(edited)}"
+        assert deliver(partner, payload) == Status.PROCESSED
+
+    with partner_scope(partner):
+        onboarding.refresh_from_db()
+    assert onboarding.client is None
+
+
 def test_an_onboarding_named_in_partner_payload_gets_the_client(partner):
     onboarding = OnboardingFactory.create(partner=partner)
     payload = fixture("client_created")
-    payload["data"]["client"]["partner_payload"] = str(onboarding.public_id)
+    payload["data"]["client"]["partner_payload"] = onboarding_link_code(onboarding)
 
     deliver(partner, payload)
     deliver(partner, channel_event("channel_created"))
