@@ -57,7 +57,7 @@ def celery_worker_command(*options: str) -> list[str]:
         "portal",
         "worker",
         "-Q",
-        "default,webhooks,hub",
+        "default,webhooks,hub,outbound",
         *options,
     ]
 
@@ -68,7 +68,7 @@ def worker_idle(node: str) -> bool:
 
     with app.connection_for_write() as connection:
         client = connection.default_channel.client  # type: ignore[attr-defined]
-        if any(client.llen(queue) for queue in ("default", "webhooks", "hub")):
+        if any(client.llen(queue) for queue in ("default", "webhooks", "hub", "outbound")):
             return False
     inspect = app.control.inspect(destination=[node], timeout=1.0)
     for tasks in (inspect.active(), inspect.reserved(), inspect.scheduled()):

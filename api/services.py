@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +17,7 @@ from audit.services import audit_record
 from channels.models import ApiKey, Channel
 from clients.invites import INVITE_LIFETIME, invite_prepare, invite_url, invites_revoke
 from clients.models import Invite, Onboarding
+from outbound.models import OutboundEvent
 from portal.models import Partner
 from portal.queueing import enqueue_on_commit
 from portal.tenancy import all_partners_scope
@@ -197,3 +200,34 @@ def invite_revoke(*, invite: Invite) -> Invite:
     invites_revoke(invite_ids=[invite.pk])
     invite.refresh_from_db()
     return invite
+
+
+# The feed shows an event once it is this old: a transaction that took its id earlier but
+# committed later is then visible before a poller moves past that id.
+FEED_SETTLE = timedelta(seconds=5)
+
+
+def feed_cursor_encode(position: int) -> str:
+    return base64.urlsafe_b64encode(f"e{position}".encode()).decode().rstrip("=")
+
+
+def feed_cursor_decode(cursor: str) -> int:
+    """Raises ValueError for anything that is not one of our cursors."""
+    if not cursor:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise ValueError(cursor) from None
+    if not raw.startswith("e") or not raw[1:].isdigit():
+        raise ValueError(cursor)
+    return int(raw[1:])
+
+
+def event_feed(*, after: int, limit: int, type: str | None = None) -> list[OutboundEvent]:
+    events = OutboundEvent.objects.filter(
+        pk__gt=after, created_at__lte=timezone.now() - FEED_SETTLE
+    )
+    if type:
+        events = events.filter(type=type)
+    return list(events.order_by("pk")[:limit])

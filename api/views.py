@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
@@ -39,6 +45,9 @@ from api.services import (
     Resync,
     channel_api_key_read,
     channel_resync,
+    event_feed,
+    feed_cursor_decode,
+    feed_cursor_encode,
     invite_create,
     invite_revoke,
     onboarding_resync,
@@ -47,6 +56,8 @@ from api.services import (
 from api.throttling import ApiKeyReadThrottle, TokenRateThrottle
 from channels.models import ApiKey, Channel
 from clients.models import Client, Invite, Onboarding
+from outbound.models import OutboundEvent
+from outbound.services import event_document
 from portal.client_ip import client_ip
 from portal.models import Partner
 from portal.tenancy import partner_scope
@@ -124,7 +135,7 @@ class PartnerApiView(viewsets.GenericViewSet):  # type: ignore[type-arg]
             "status": "queued",
             "check": resync.task,
             "resource": resource_url,
-            "events": "/api/v1/events",
+            "events": reverse("api:event-list"),
         }
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": resource_url})
 
@@ -318,3 +329,59 @@ class InviteViewSet(
     def revoke(self, request: Request, id: str) -> Response:
         invite = invite_revoke(invite=self.get_object())
         return Response(InviteSerializer(invite).data)
+
+
+class EventSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(help_text="The webhook-id the event was sent with.")
+    type = serializers.CharField()
+    version = serializers.IntegerField()
+    timestamp = serializers.DateTimeField()
+    data = serializers.DictField()  # type: ignore[assignment]
+
+
+class EventPageSerializer(serializers.Serializer[Any]):
+    results = EventSerializer(many=True)
+    next = serializers.CharField(help_text="Poll this URL for what comes after these.")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Events, oldest first",
+        description="The outbound events as a feed, for platforms that poll. Start without "
+        "`after`; then call `next` (always given), which holds the last event's cursor. "
+        "Events show once they are a few seconds old, so none is skipped.",
+        parameters=[
+            OpenApiParameter("after", str, description="The cursor from the previous `next`."),
+            OpenApiParameter("type", str, description="Only events of this type."),
+            OpenApiParameter("limit", int, description="At most this many (1-200, default 100)."),
+        ],
+        responses={200: EventPageSerializer, **problems(400, 403)},
+    ),
+)
+class EventViewSet(mixins.ListModelMixin, PartnerApiView):
+    serializer_class = EventSerializer
+    pagination_class = None  # type: ignore[assignment]
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> QuerySet[OutboundEvent]:
+        return OutboundEvent.objects.all()
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            after = feed_cursor_decode(request.query_params.get("after", ""))
+            limit = int(request.query_params.get("limit", "100"))
+        except ValueError:
+            raise serializers.ValidationError({"after": ["Not a cursor from `next`."]}) from None
+        if not 1 <= limit <= 200:
+            raise serializers.ValidationError({"limit": ["Between 1 and 200."]})
+        events = event_feed(after=after, limit=limit, type=request.query_params.get("type"))
+        last = events[-1].pk if events else after
+        query = {"after": feed_cursor_encode(last), "limit": limit}
+        if request.query_params.get("type"):
+            query["type"] = request.query_params["type"]
+        return Response(
+            {
+                "results": [event_document(event) for event in events],
+                "next": f"{reverse('api:event-list')}?{urlencode(query)}",
+            }
+        )

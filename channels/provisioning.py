@@ -48,6 +48,8 @@ from clients.services import onboarding_status_set, timeline_add
 from dialog360.api import ApiKeyInfo, CreatedApiKey
 from dialog360.errors import FinalError
 from dialog360.objects import ChannelInfo
+from outbound.payloads import api_key_data
+from outbound.services import outbound_event_record
 from portal.columns import fitted
 from portal.models import Partner
 
@@ -230,6 +232,9 @@ def _store(channel: Channel, created: CreatedApiKey, *, reason: str) -> ApiKey:
         channel.api_key_error = ""
         channel.api_key_error_at = None
         channel.save(update_fields=["api_key_error", "api_key_error_at", "updated_at"])
+    outbound_event_record(
+        partner=channel.partner, type="channel.api_key_ready", data=api_key_data(key)
+    )
     onboarding = channel.onboarding
     if onboarding is not None:
         timeline_add(

@@ -20,6 +20,8 @@ from clients.models import TimelineEntry
 from clients.services import client_upsert, timeline_add
 from dialog360.events import ChannelEvent, ChannelNoticeEvent
 from dialog360.objects import ChannelInfo, PayloadError
+from outbound.payloads import channel_data
+from outbound.services import outbound_event_record
 from portal.columns import fitted
 from portal.models import Partner
 from portal.queueing import enqueue_on_commit
@@ -88,6 +90,12 @@ def channel_advance(
     if new or step in (Move.FORWARD, Move.SAME):
         channel.save()
     _advance_record(channel, step, previous, status, source, event, event_id, new)
+    if step is Move.FORWARD:
+        outbound_event_record(
+            partner=channel.partner,
+            type="channel.status_changed",
+            data=channel_data(channel, previous_status=previous),
+        )
     return step
 
 
@@ -228,6 +236,9 @@ def channel_permission_set(*, channel: Channel, granted: bool, source: str) -> b
             message=f"Permission for {channel.label} {what} ({source}).",
             data={"permission": value, "source": source},
         )
+    outbound_event_record(
+        partner=channel.partner, type="channel.permission_changed", data=channel_data(channel)
+    )
     return True
 
 
@@ -258,6 +269,12 @@ def api_keys_revoke(*, channel: Channel, reason: str) -> int:
             kind=TimelineEntry.Kind.API_KEY,
             message=f"API key of {channel.label} revoked: {reason}.",
             data={"reason": reason},
+        )
+    if revoked:
+        outbound_event_record(
+            partner=channel.partner,
+            type="channel.api_key_revoked",
+            data=channel_data(channel, reason=reason),
         )
     return revoked
 

@@ -27,6 +27,8 @@ from clients.services import timeline_add
 from dialog360.io_link import IoLinkParams, io_link
 from dialog360.redirect import Redirect
 from dialog360.signatures import io_signature_mint
+from outbound.payloads import onboarding_data
+from outbound.services import outbound_event_record
 from portal.models import Partner
 from portal.queueing import enqueue_on_commit
 
@@ -69,6 +71,9 @@ def onboarding_start(
         onboarding=onboarding,
         kind=TimelineEntry.Kind.CREATED,
         message="Started on the signup page" + (" from an invite." if invite else "."),
+    )
+    outbound_event_record(
+        partner=partner, type="onboarding.started", data=onboarding_data(onboarding)
     )
     return onboarding
 
@@ -221,5 +226,8 @@ def _record(onboarding: Onboarding, redirect: Redirect, data: dict[str, object])
         message=f"Returned from 360Dialog: client {redirect.client_id}, "
         f"{len(redirect.channel_ids)} number(s){withdrawn}; checking with the Partner API.",
         data=data,
+    )
+    outbound_event_record(
+        partner=onboarding.partner, type="onboarding.returned", data=onboarding_data(onboarding)
     )
     enqueue_on_commit("channels.check_onboarding", onboarding.partner_id, onboarding.pk)

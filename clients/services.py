@@ -12,7 +12,12 @@ from django.utils import timezone
 from clients.models import Client, Onboarding, TimelineEntry
 from dialog360.objects import ClientInfo
 from portal.columns import fitted
+from outbound.payloads import onboarding_data
+from outbound.services import outbound_event_record
 from portal.models import Partner
+
+# Statuses the partner's platform hears about (outbound events onboarding.live, ...failed).
+OUTBOUND_STATUSES = (Onboarding.Status.LIVE, Onboarding.Status.FAILED)
 
 
 def client_upsert(
@@ -112,4 +117,10 @@ def onboarding_status_set(*, onboarding: Onboarding, status: str, reason: str) -
         message=f"{previous} → {onboarding.get_status_display()}: {reason}",
         data={"status": status},
     )
+    if status in OUTBOUND_STATUSES:
+        outbound_event_record(
+            partner=onboarding.partner,
+            type=f"onboarding.{status}",
+            data=onboarding_data(onboarding),
+        )
     return True

@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "webhooks",
     "audit",
     "api",  # the partner's REST API (/api/v1/)
+    "outbound",  # signed events to the partner's platform
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served as our own static files
@@ -303,11 +304,14 @@ CELERY_TASK_QUEUES = [
     Queue("default", routing_key="default"),
     Queue("webhooks", routing_key="webhooks"),
     Queue("hub", routing_key="hub"),
+    # Events to partners' URLs: a slow receiver must not hold up webhooks or the Partner API.
+    Queue("outbound", routing_key="outbound"),
 ]
 CELERY_TASK_ROUTES = {
     "webhooks.*": {"queue": "webhooks"},
     # Every channels task talks to the Partner API.
     "channels.*": {"queue": "hub"},
+    "outbound.*": {"queue": "outbound"},
 }
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
@@ -319,6 +323,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "heartbeat": {"task": "portal.ping", "schedule": 60.0, "options": {"ignore_result": True}},
     # Re-enqueues webhooks left unprocessed (broker down, worker killed) and retries failed ones.
     "webhook-sweep": {"task": "webhooks.sweep", "schedule": 60.0},
+    # Sends outbound events whose delivery is due (retries, or a broker that was down).
+    "outbound-sweep": {"task": "outbound.sweep", "schedule": 60.0},
     # Sends e-mails that could not be sent at once.
     "notification-sweep": {"task": "clients.send_unsent_notifications", "schedule": 60.0},
     # Ends unconfirmed token-less returns and abandoned signups (status `expired`).
@@ -412,6 +418,14 @@ REST_FRAMEWORK = {
     },
     "UNAUTHENTICATED_USER": None,
 }
+# Outbound events: first pause before a retry (doubling, with jitter, for about a day); plain
+# http:// and these networks (otherwise refused: loopback, private, link-local) only for
+# development and tests.
+OUTBOUND_RETRY_BASE_SECONDS = env.float("OUTBOUND_RETRY_BASE_SECONDS", default=30.0)
+OUTBOUND_ALLOW_HTTP = env.bool("OUTBOUND_ALLOW_HTTP", default=DEBUG)
+OUTBOUND_ALLOWED_NETWORKS = env.list(
+    "OUTBOUND_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"] if DEBUG else []
+)
 # An unfinished onboarding unchanged for this long counts as stuck (the API's `stuck` filter).
 API_STUCK_AFTER_HOURS = env.float("API_STUCK_AFTER_HOURS", default=24.0)
 SPECTACULAR_SETTINGS = {

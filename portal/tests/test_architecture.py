@@ -11,6 +11,8 @@ from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("portal", "clients", "channels", "webhooks", "dialog360", "hubsim", "console")
+# The partner API and outbound events, on top of the domain.
+APPS = (*APPS, "api", "outbound")
 
 
 def sources(*packages: str) -> Iterator[tuple[Path, ast.Module]]:
@@ -115,7 +117,7 @@ def test_tasks_go_to_the_queue_of_their_kind():
         if not name.startswith("celery.")
     }
 
-    expected = {"channels": "hub", "webhooks": "webhooks"}
+    expected = {"channels": "hub", "webhooks": "webhooks", "outbound": "outbound"}
     assert queues == {name: expected.get(name.split(".")[0], "default") for name in queues}
     assert {
         "channels.check_onboarding",

@@ -1,0 +1,198 @@
+"""The outbox and its deliveries.
+
+`outbound_event_record` is called by the domain's writes, inside their transaction: the event
+exists exactly when the change it reports was committed. Deliveries are sent by a worker on the
+`outbound` queue after commit; the sweep sends whatever the broker lost."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from outbound import http
+from outbound.models import Delivery, Endpoint, OutboundEvent
+from outbound.signing import secret_new, signature_header
+from portal.models import Partner
+from portal.queueing import enqueue, enqueue_on_commit
+
+logger = logging.getLogger(__name__)
+
+PAYLOAD_VERSION = 1
+RETRY_FOR = timedelta(hours=24)
+DISABLE_AFTER = timedelta(days=3)
+PREVIOUS_SECRET_VALID = timedelta(hours=24)
+
+
+def outbound_event_record(*, partner: Partner, type: str, data: dict[str, Any]) -> OutboundEvent:
+    """Write the event and one delivery per endpoint that wants it, in the caller's
+    transaction; the deliveries are enqueued once it commits."""
+    event = OutboundEvent.objects.create(partner=partner, type=type, data=data)
+    now = timezone.now()
+    endpoints = [e for e in Endpoint.objects.filter(partner=partner, enabled=True) if e.wants(type)]
+    deliveries = Delivery.objects.bulk_create(
+        Delivery(partner=partner, event=event, endpoint=endpoint, next_attempt_at=now)
+        for endpoint in endpoints
+    )
+    for delivery in deliveries:
+        enqueue_on_commit("outbound.deliver", partner.pk, delivery.pk)
+    return event
+
+
+def event_body(event: OutboundEvent) -> bytes:
+    """What is sent and what the feed shows: a stable shape, versioned."""
+    return json.dumps(event_document(event), separators=(",", ":"), sort_keys=True).encode()
+
+
+def event_document(event: OutboundEvent) -> dict[str, Any]:
+    return {
+        "id": str(event.public_id),
+        "type": event.type,
+        "version": PAYLOAD_VERSION,
+        "timestamp": event.created_at.isoformat().replace("+00:00", "Z"),
+        "data": event.data,
+    }
+
+
+def endpoint_create(
+    *, partner: Partner, url: str, event_types: list[str] | None = None
+) -> tuple[Endpoint, str]:
+    """A new endpoint and its signing secret, returned only here."""
+    http.url_check(url)
+    secret = secret_new()
+    endpoint = Endpoint.objects.create(
+        partner=partner, url=url, event_types=event_types or [], secret=secret
+    )
+    return endpoint, secret
+
+
+def endpoint_secret_rotate(*, endpoint: Endpoint) -> str:
+    """A new secret; the old one keeps signing alongside it for 24 hours."""
+    secret = secret_new()
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_until = timezone.now() + PREVIOUS_SECRET_VALID
+    endpoint.secret = secret
+    endpoint.save(
+        update_fields=["secret", "previous_secret", "previous_secret_until", "updated_at"]
+    )
+    return secret
+
+
+def _secrets_in_use(endpoint: Endpoint, now: datetime) -> list[str]:
+    in_use = [endpoint.secret]
+    if (
+        endpoint.previous_secret
+        and endpoint.previous_secret_until
+        and endpoint.previous_secret_until > now
+    ):
+        in_use.append(endpoint.previous_secret)
+    return in_use
+
+
+def retry_delay(attempts: int, retry_after: float | None) -> float:
+    """Exponential from OUTBOUND_RETRY_BASE_SECONDS, with full jitter on the upper half, capped
+    at an hour; a longer Retry-After from the receiver wins."""
+    base = settings.OUTBOUND_RETRY_BASE_SECONDS * (2 ** max(0, attempts - 1))
+    delay = min(base, 3600.0)
+    delay = delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - jitter, not a secret
+    return float(max(delay, retry_after or 0.0))
+
+
+def delivery_attempt(*, delivery_id: int) -> float | None:
+    """Send a due delivery once. Returns the seconds until its next attempt, or None when it is
+    done (delivered, given up, not due, or taken by another worker)."""
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("event", "endpoint")
+            .filter(pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+            .first()
+        )
+        if delivery is None:
+            return None
+        event, endpoint = delivery.event, delivery.endpoint
+        if not endpoint.enabled:
+            return None
+        body = event_body(event)
+        msg_id = str(event.public_id)
+        timestamp = int(now.timestamp())
+        headers = {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature_header(
+                _secrets_in_use(endpoint, now), msg_id, timestamp, body
+            ),
+        }
+        # The row stays locked while we wait (10 s at most): no second worker sends it too.
+        answer = http.post(endpoint.url, body, headers)
+        delivery.attempts += 1
+        delivery.last_attempt_at = now
+        delivery.last_status_code = answer.status
+        delivery.last_duration_ms = answer.duration_ms
+        delivery.response_excerpt = answer.excerpt
+        delivery.last_error = answer.error
+        if answer.status is not None and 200 <= answer.status < 300:
+            delivery.status = Delivery.Status.DELIVERED
+            delivery.delivered_at = timezone.now()
+            delivery.save()
+            if endpoint.failing_since is not None:
+                endpoint.failing_since = None
+                endpoint.save(update_fields=["failing_since", "updated_at"])
+            return None
+        if not delivery.last_error:
+            delivery.last_error = f"answered {answer.status}"
+        if endpoint.failing_since is None:
+            endpoint.failing_since = now
+            endpoint.save(update_fields=["failing_since", "updated_at"])
+        elif now - endpoint.failing_since >= DISABLE_AFTER:
+            _endpoint_disable(endpoint, now)
+        delay = retry_delay(delivery.attempts, answer.retry_after)
+        if now + timedelta(seconds=delay) - event.created_at > RETRY_FOR or not endpoint.enabled:
+            delivery.status = Delivery.Status.FAILED
+            delivery.save()
+            return None
+        delivery.next_attempt_at = now + timedelta(seconds=delay)
+        delivery.save()
+        return delay
+
+
+def _endpoint_disable(endpoint: Endpoint, now: datetime) -> None:
+    endpoint.enabled = False
+    endpoint.disabled_reason = f"failing since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC"
+    endpoint.save(update_fields=["enabled", "disabled_reason", "updated_at"])
+    logger.warning(
+        "outbound endpoint disabled after failing for 3 days",
+        extra={"partner_id": endpoint.partner_id, "endpoint_id": endpoint.pk},
+    )
+
+
+def deliveries_send_again(*, delivery_ids: list[int]) -> int:
+    """Account managers' "send again": due now, whatever happened before (same webhook-id)."""
+    rows = list(Delivery.objects.filter(pk__in=delivery_ids).values_list("pk", "partner_id"))
+    Delivery.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+        status=Delivery.Status.PENDING, next_attempt_at=timezone.now()
+    )
+    for pk, partner_id in rows:
+        enqueue_on_commit("outbound.deliver", partner_id, pk)
+    return len(rows)
+
+
+def deliveries_sweep(*, now: datetime | None = None) -> int:
+    """Enqueue every pending delivery that is due (the broker lost it, or its retry is later
+    than a countdown may wait). Needs a scope over every partner."""
+    now = now or timezone.now()
+    due = list(
+        Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", "partner_id")[:1000]
+    )
+    for pk, partner_id in due:
+        enqueue("outbound.deliver", partner_id, pk)
+    return len(due)
