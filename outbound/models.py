@@ -45,7 +45,7 @@ class Endpoint(TenantModel, TimeStampedModel):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return self.url
+        return str(self.url)
 
     def wants(self, event_type: str) -> bool:
         return self.enabled and (not self.event_types or event_type in self.event_types)

@@ -41,7 +41,7 @@ def test_the_route_map_is_complete():
         p.name
         for top in api
         if str(top.pattern) == "api/v1/"
-        for inc in top.url_patterns
+        for inc in top.url_patterns  # type: ignore[union-attr]
         for p in getattr(inc, "url_patterns", [inc])
         if p.name and p.name.endswith(("-detail", "-api-key", "-resync", "-revoke"))
     }
