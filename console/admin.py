@@ -3,26 +3,231 @@
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.urls import URLPattern, path
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.timesince import timesince
 
 from clients.admin import OnboardingAdmin
 from clients.models import Onboarding
-from console.models import StuckFlag, StuckThresholds
-from console.selectors import onboarding_story
+from console.models import StuckFlag, StuckReason, StuckThresholds
+from console.search import onboarding_search
+from console.selectors import channels_with_key_flag, current_step, onboarding_story
 from console.views import ONBOARDING_ACTIONS
 from portal.admin_tenancy import TenantAdmin, partner_access
 from portal.models import Partner
 
 
+class StuckFilter(admin.SimpleListFilter):
+    title = "stuck"
+    parameter_name = "stuck"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Stuck"), ("resolved", "Stuck, marked resolved"), ("no", "Not stuck")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value == "yes":
+            return queryset.filter(stuck_flag__isnull=False, stuck_flag__resolved_at__isnull=True)
+        if value == "resolved":
+            return queryset.filter(stuck_flag__resolved_at__isnull=False)
+        if value == "no":
+            return queryset.filter(stuck_flag__isnull=True)
+        return queryset
+
+
+class StuckReasonFilter(admin.SimpleListFilter):
+    title = "stuck because"
+    parameter_name = "stuck_reason"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(StuckReason.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() in StuckReason.values:
+            return queryset.filter(stuck_flag__reason=self.value())
+        return queryset
+
+
+CSV_COLUMNS = [
+    "public_id",
+    "partner",
+    "created_at",
+    "status",
+    "current_step",
+    "email",
+    "contact_name",
+    "phone_number",
+    "crm_reference",
+    "client_id",
+    "channels",
+    "stuck",
+    "stuck_since",
+]
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
 class ConsoleOnboardingAdmin(OnboardingAdmin):
-    """The onboarding page tells its whole story: numbers with their keys (masked), one
-    timeline, and the actions a manager may take."""
+    """The onboarding list at a glance (a badge per number, current step, age, time since the
+    last progress, why it is stuck), a search that understands phone numbers in any usual
+    format and 360Dialog's ids, a streamed CSV export of the filtered list; the onboarding
+    page tells its whole story: numbers with their keys (masked), one timeline, and the
+    actions a manager may take."""
 
     change_form_template = "admin/console/onboarding_change_form.html"
+    change_list_template = "admin/console/onboarding_change_list.html"
     inlines = []  # the story's timeline replaces the inline list of entries
+    list_display = [
+        "__str__",
+        "partner",
+        "status_badge",
+        "numbers",
+        "step",
+        "age",
+        "last_progress",
+        "stuck",
+    ]
+    list_select_related = ["partner", "client", "stuck_flag"]
+    show_full_result_count = False
+    list_per_page = 50
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        inherited = [f for f in OnboardingAdmin.list_filter if not isinstance(f, str)]
+        return [
+            ("partner", admin.RelatedOnlyFieldListFilter),
+            "status",
+            StuckFilter,
+            StuckReasonFilter,
+            *inherited,
+        ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(Prefetch("channels", queryset=channels_with_key_flag()))
+        )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        return onboarding_search(queryset, search_term.replace("\x00", "")), False
+
+    def get_urls(self) -> list[URLPattern]:
+        export = path(
+            "export.csv",
+            self.admin_site.admin_view(self.export_csv),
+            name="clients_onboarding_export",
+        )
+        return [export, *super().get_urls()]
+
+    def export_csv(self, request: HttpRequest) -> HttpResponseBase:
+        """The list as it is filtered and searched, streamed row by row."""
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            return HttpResponseBadRequest("Unknown filter.")
+        rows = changelist.queryset.select_related("partner", "client", "stuck_flag")
+        writer = csv.writer(_Echo())
+
+        def lines() -> Iterator[str]:
+            yield writer.writerow(CSV_COLUMNS)
+            for onboarding in rows.iterator(chunk_size=500):
+                yield writer.writerow(self._csv_row(onboarding))
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="onboardings-{stamp}.csv"'
+        return response
+
+    @staticmethod
+    def _csv_row(onboarding: Onboarding) -> list[str]:
+        flag = _flag(onboarding)
+        channels = list(onboarding.channels.all())
+        return [
+            str(onboarding.public_id),
+            onboarding.partner.slug,
+            onboarding.created_at.isoformat(),
+            onboarding.status,
+            current_step(onboarding, channels),
+            onboarding.email,
+            onboarding.contact_name,
+            onboarding.phone_number,
+            onboarding.partner_payload,
+            onboarding.client.hub_client_id if onboarding.client else "",
+            " ".join(f"{c.hub_channel_id}:{c.phone_number}:{c.status}" for c in channels),
+            flag.reason if flag and not flag.resolved_at else "",
+            flag.since.isoformat() if flag and not flag.resolved_at else "",
+        ]
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: Onboarding) -> str:
+        return format_html(
+            '<span class="badge badge--{}">{}</span>', obj.status, obj.get_status_display()
+        )
+
+    @admin.display(description="numbers")
+    def numbers(self, obj: Onboarding) -> str:
+        channels = list(obj.channels.all())
+        if not channels:
+            return "—"
+        return format_html(
+            '<span class="channel-badges">{}</span>',
+            format_html_join(
+                "",
+                '<span class="badge badge--{}" title="{}">{} {}</span>',
+                (
+                    (
+                        "failed" if c.api_key_error else c.status,
+                        c.hub_channel_id,
+                        c.label,
+                        "key error" if c.api_key_error else c.get_status_display(),
+                    )
+                    for c in channels
+                ),
+            ),
+        )
+
+    @admin.display(description="step")
+    def step(self, obj: Onboarding) -> str:
+        return current_step(obj, list(obj.channels.all()))
+
+    @admin.display(description="age", ordering="created_at")
+    def age(self, obj: Onboarding) -> str:
+        return timesince(obj.created_at, depth=1)
+
+    @admin.display(description="last progress", ordering="updated_at")
+    def last_progress(self, obj: Onboarding) -> str:
+        return f"{timesince(obj.updated_at, depth=1)} ago"
+
+    @admin.display(description="stuck")
+    def stuck(self, obj: Onboarding) -> str:
+        flag = _flag(obj)
+        if flag is None:
+            return ""
+        if flag.resolved_at:
+            return f"resolved ({flag.get_reason_display()})"
+        return format_html(
+            '<span class="badge badge--stuck" title="{}">{}</span> {}',
+            flag.detail,
+            flag.get_reason_display(),
+            f"for {timesince(flag.since, depth=1)}",
+        )
 
     def change_view(
         self,
@@ -38,6 +243,13 @@ class ConsoleOnboardingAdmin(OnboardingAdmin):
             extra["may_manage"] = partner_access(request).may_manage(onboarding.partner_id)
             extra["onboarding_actions"] = list(ONBOARDING_ACTIONS.items())
         return super().change_view(request, object_id, form_url, extra)
+
+
+def _flag(onboarding: Onboarding) -> StuckFlag | None:
+    try:
+        return onboarding.stuck_flag
+    except StuckFlag.DoesNotExist:
+        return None
 
 
 admin.site.unregister(Onboarding)

@@ -148,6 +148,25 @@ def onboardings_to_check() -> QuerySet[Onboarding]:
     )
 
 
+def current_step(onboarding: Onboarding, channels: Sequence[Channel]) -> str:
+    """Where the onboarding is, in a manager's words. `channels` carry `has_key`."""
+    if onboarding.status in (Onboarding.Status.LIVE, Onboarding.Status.EXPIRED):
+        return onboarding.get_status_display()
+    if onboarding.status == Onboarding.Status.FAILED:
+        return "Failed"
+    if channels:
+        if all(getattr(channel, "has_key", False) for channel in channels):
+            return "Key stored"
+        order = [status for status, _ in Channel.Status.choices]
+        slowest = min(channels, key=lambda channel: order.index(channel.status))
+        return f"Number {slowest.get_status_display().lower()}"
+    if onboarding.returned_at:
+        return "Waiting for the number"
+    if onboarding.opened_at:
+        return "In 360Dialog's popup"
+    return "Signed up"
+
+
 # ---------------------------------------------------------------------------------------------
 # Masked keys and the one-page story
 
