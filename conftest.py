@@ -77,6 +77,16 @@ def worker_idle(node: str) -> bool:
     return True
 
 
+@pytest.fixture(autouse=True)
+def _fresh_webhook_partners() -> Iterator[None]:
+    """Each test starts with no partner remembered by the webhook path (webhooks/partners.py),
+    as a newly started process does."""
+    from webhooks.partners import webhook_partners_forget
+
+    webhook_partners_forget()
+    yield
+
+
 @pytest.fixture
 def settled_worker(transactional_db, celery_worker):
     """The worker, waited for at the end of the test until it has nothing left to do, so that

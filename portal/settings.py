@@ -338,6 +338,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # --- 360Dialog webhooks and the Partner API -------------------------------------------------------
 # Bodies over this many bytes are refused with 413 before they are read.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=256 * 1024)
+# Seconds a process remembers which partner a webhook URL's token names (and that an unknown one
+# is unknown): a rotated token or a deactivated partner is refused within this time.
+WEBHOOK_PARTNER_CACHE_SECONDS = env.float("WEBHOOK_PARTNER_CACHE_SECONDS", default=5.0)
 # A webhook still unprocessed this many seconds after it arrived is enqueued again by the sweep.
 WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=60)
 # Processing attempts before a failing webhook is left `failed` for an account manager.

@@ -9,13 +9,14 @@ run (a duplicate message, a redelivery after a killed worker, the sweep) finds i
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import traceback
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -62,26 +63,70 @@ def webhook_receive(*, partner: Partner, body: bytes, headers: dict[str, str]) -
     except PayloadError as problem:
         error = str(problem)
     status = Status.MALFORMED if error else Status.RECEIVED
-    try:
-        with transaction.atomic():
-            event = WebhookEvent.objects.create(
-                partner=partner,
-                dedupe_key=_dedupe_key(hub_id, body),
-                hub_event_id=hub_id[:128],
-                event_type=kind,
-                raw_body=body,
-                payload=payload,
-                headers=redact_headers(headers),
-                status=status,
-                last_error=error,
-            )
-            if status == Status.RECEIVED:
-                enqueue_on_commit("webhooks.process_event", event.partner_id, event.pk)
-    except IntegrityError:
+    event_pk = _insert(
+        partner_id=partner.pk,
+        dedupe_key=_dedupe_key(hub_id, body),
+        hub_event_id=hub_id[:128],
+        event_type=kind,
+        raw_body=body,
+        payload=payload,
+        headers=redact_headers(headers),
+        status=status,
+        last_error=error,
+    )
+    if event_pk is None:
         return Received(event_pk=None, status="duplicate", duplicate=True)
+    if status == Status.RECEIVED:
+        enqueue_on_commit("webhooks.process_event", partner.pk, event_pk)
     if error:
-        logger.warning("malformed webhook stored", extra={"event": event.pk, "error": error})
-    return Received(event_pk=event.pk, status=status, duplicate=False)
+        logger.warning("malformed webhook stored", extra={"event": event_pk, "error": error})
+    return Received(event_pk=event_pk, status=status, duplicate=False)
+
+
+_table = WebhookEvent._meta.db_table
+# One statement, committed by itself (autocommit): no BEGIN and COMMIT round trips, and a
+# duplicate is no error to roll back from. The conflict target is the unique constraint
+# webhookevent_unique_per_partner.
+_INSERT = f"""
+INSERT INTO {_table} (partner_id, received_at, dedupe_key, hub_event_id, event_type, raw_body,
+                      payload, headers, status, attempts, last_error, traceback)
+VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, 0, %s, '')
+ON CONFLICT (partner_id, dedupe_key) DO NOTHING
+RETURNING id
+"""  # noqa: S608 - the table name is ours; every value is a parameter
+
+
+def _insert(
+    *,
+    partner_id: int,
+    dedupe_key: str,
+    hub_event_id: str,
+    event_type: str,
+    raw_body: bytes,
+    payload: dict[str, object] | None,
+    headers: dict[str, str],
+    status: str,
+    last_error: str,
+) -> int | None:
+    """The new row's id, or None when the partner has this delivery already."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT,
+            [
+                partner_id,
+                timezone.now(),
+                dedupe_key,
+                hub_event_id,
+                event_type,
+                raw_body,
+                None if payload is None else json.dumps(payload),
+                json.dumps(headers),
+                status,
+                last_error,
+            ],
+        )
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 def webhook_rejection_record(*, partner: Partner, reason: str) -> None:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from dialog360.signatures import WEBHOOK_SIGNATURE_HEADER, verify_webhook
 from portal.metrics import observe_webhook
-from portal.selectors import partner_for_webhook_token
+from webhooks.partners import webhook_partner
 from webhooks.services import webhook_receive, webhook_rejection_record
 
 
@@ -20,7 +20,7 @@ from webhooks.services import webhook_receive, webhook_rejection_record
 @require_POST
 @observe_webhook
 def receive(request: HttpRequest, token: str) -> HttpResponse:
-    partner = partner_for_webhook_token(token)
+    partner = webhook_partner(token)
     if partner is None:
         return _error(404, "unknown webhook URL")
     declared = request.META.get("CONTENT_LENGTH") or ""

@@ -1,0 +1,72 @@
+"""The receiving path does the least a durable answer needs: the partner remembered for a few
+seconds, one INSERT that commits itself, duplicates answered by that same statement."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client as HttpClient
+
+from conftest import wait_for
+from portal.models import Partner
+from portal.tenancy import partner_scope
+from portal.tests.factories import PartnerFactory, webhook_token_of
+from webhooks.models import WebhookEvent
+from webhooks.tests.helpers import SECRET, body_of, channel_event, signed
+
+pytestmark = pytest.mark.django_db
+
+
+def post(token: str, payload: dict[str, object]):
+    body = body_of(payload)
+    return HttpClient().post(
+        f"/webhooks/360dialog/{token}/",
+        body,
+        content_type="application/json",
+        headers={"x-360dialog-signature": signed(body)["HTTP_X_360DIALOG_SIGNATURE"]},
+    )
+
+
+def test_a_remembered_partner_costs_one_statement_per_delivery(
+    django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    partner = PartnerFactory.create(platform_secret=SECRET)
+    token = webhook_token_of(partner)
+    post(token, channel_event("channel_created", channel_id="first"))  # the partner is read
+
+    with django_capture_on_commit_callbacks() as callbacks, django_assert_num_queries(1):
+        stored = post(token, channel_event("channel_ready", channel_id="second"))
+    with django_assert_num_queries(1):
+        duplicate = post(token, channel_event("channel_ready", channel_id="second"))
+
+    assert stored.json() == {"status": "received", "duplicate": False}
+    assert duplicate.json() == {"status": "duplicate", "duplicate": True}
+    assert len(callbacks) == 1  # processing enqueued for the stored one only
+    with partner_scope(partner):
+        rows = list(WebhookEvent.objects.order_by("pk").values_list("event_type", "status"))
+    assert rows == [("channel_created", "received"), ("channel_ready", "received")]
+
+
+def test_a_deactivated_partner_is_refused_once_its_memory_expires(settings):
+    settings.WEBHOOK_PARTNER_CACHE_SECONDS = 0.2
+    partner = PartnerFactory.create(platform_secret=SECRET)
+    token = webhook_token_of(partner)
+    assert post(token, channel_event("channel_created")).status_code == 200
+
+    Partner.objects.filter(pk=partner.pk).update(is_active=False)
+
+    wait_for(
+        lambda: post(token, channel_event("channel_ready")).status_code == 404,
+        timeout=10,
+        what="the deactivated partner's webhooks to be refused",
+    )
+
+
+def test_without_memory_a_deactivated_partner_is_refused_at_once(settings):
+    settings.WEBHOOK_PARTNER_CACHE_SECONDS = 0
+    partner = PartnerFactory.create(platform_secret=SECRET)
+    token = webhook_token_of(partner)
+    assert post(token, channel_event("channel_created")).status_code == 200
+
+    Partner.objects.filter(pk=partner.pk).update(is_active=False)
+
+    assert post(token, channel_event("channel_ready")).status_code == 404
