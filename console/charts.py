@@ -49,7 +49,7 @@ def _bars(
     )
     return format_html(
         '<figure class="chart"><figcaption>{title}</figcaption>'
-        '<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{title}">'
+        '<svg viewBox="0 0 {w} {h}" role="img" aria-label="{title}">'
         '<line class="chart__axis" x1="{x0}" y1="{base}" x2="{w}" y2="{base}"/>'
         '<text class="chart__label" x="{lx}" y="{ty}" text-anchor="end">{top}</text>'
         '<text class="chart__label" x="{lx}" y="{base}" text-anchor="end">0</text>'

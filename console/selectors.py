@@ -245,7 +245,9 @@ def onboarding_story(onboarding: Onboarding) -> Story:
             )
         )
     events.sort(key=lambda event: event.at)
-    flag = StuckFlag.objects.filter(onboarding=onboarding).first()
+    # A flag outlives the onboarding's end until the next check clears it: not shown then.
+    ended = onboarding.status in (Onboarding.Status.LIVE, Onboarding.Status.EXPIRED)
+    flag = None if ended else StuckFlag.objects.filter(onboarding=onboarding).first()
     return Story(
         onboarding=onboarding,
         channels=[ChannelStory(channel, list(channel.api_keys.all())) for channel in channels],
@@ -403,7 +405,9 @@ def console_home(*, partners: Iterable[Partner], days: int, now: datetime | None
     time_to_live.append(("longer", int(totals["live"]) - below))
 
     per_day = _per_day(partner_ids, since, now)
-    open_flags = StuckFlag.objects.filter(partner_id__in=partner_ids, resolved_at__isnull=True)
+    open_flags = StuckFlag.objects.filter(
+        partner_id__in=partner_ids, resolved_at__isnull=True
+    ).exclude(onboarding__status__in=[Onboarding.Status.LIVE, Onboarding.Status.EXPIRED])
     failed = Onboarding.objects.filter(
         partner_id__in=partner_ids, status=Onboarding.Status.FAILED, updated_at__gte=since
     )

@@ -20,6 +20,7 @@ def duration_short(seconds: float | None) -> str:
     """12 s, 4 min, 3.5 h, 2.1 d."""
     if seconds is None:
         return "—"
+    seconds = max(seconds, 0.0)  # clocks of two machines (ours, 360Dialog's) may disagree
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 90 * 60:
