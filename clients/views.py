@@ -162,6 +162,7 @@ def onboarding_page(request: HttpRequest, partner: Partner, public_id: UUID) -> 
         "launch_url": f"{base}launch/",
         "status_url": f"{base}status.json",
         "origin": settings.PUBLIC_BASE_URL,
+        "poll": settings.STATUS_POLL_SECONDS,
     }
     response = _render(request, "clients/onboarding.html", context, lang)
     # The launch form's answer redirects to the hub: Chromium applies form-action to it.

@@ -391,6 +391,16 @@ for _name, _rate in RATE_LIMITS.items():
             f"RATE_LIMIT_{_name.upper()} must be count/seconds, e.g. 20/600; got {_rate!r}."
         )
 
+# --- The end client's status page ---------------------------------------------------------------
+# The page polls its status JSON every `first` seconds, slower with time up to every `longest`,
+# and stops after `stop_after` seconds with a "Check again" button (the stuck thresholds below
+# decide when it says a step is taking longer than usual).
+STATUS_POLL_SECONDS = {
+    "first": env.int("STATUS_POLL_FIRST_SECONDS", default=3),
+    "longest": env.int("STATUS_POLL_LONGEST_SECONDS", default=60),
+    "stop_after": env.int("STATUS_POLL_STOP_SECONDS", default=30 * 60),
+}
+
 # --- The account managers' console ---------------------------------------------------------------
 # An onboarding is stuck after this many minutes in one state (partners may set their own in the
 # admin): returned with no number, a number not running, running without a key, no permission

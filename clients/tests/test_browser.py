@@ -8,9 +8,11 @@ import os
 import re
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from channels.models import ApiKey
+from clients.models import Onboarding
 from conftest import ROOT, SIM_PARTNER_ID
 from portal.models import Partner
 from portal.tenancy import partner_scope
@@ -207,3 +209,52 @@ def test_the_german_page(page, portal, hubsim):
     with popup.expect_event("close"):
         grant(popup)
     expect_live(page, partner)
+
+
+def connect_and_grant(page: Page) -> None:
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name="Connect WhatsApp").click()
+    popup = at_the_hub(opened.value)
+    with popup.expect_event("close"):
+        grant(popup)
+
+
+def test_a_key_error_is_never_drawn_as_success(page, portal, hubsim):
+    portal()
+    hubsim.faults(api_errors=[400], api_errors_for="create_api_key")
+    sign_up(page, portal.url)
+    page.get_by_role("button", name="Continue").click()
+    onboarding_page_ready(page)
+    connect_and_grant(page)
+
+    expect(page.locator(".channel__label")).to_have_text("Needs attention", timeout=TIMEOUT)
+    expect(page.locator("[data-headline]")).to_have_text("Something needs attention.")
+    expect(page.locator(".step--done")).to_have_text(
+        [re.compile(f"^{label}") for label in ("Registered", "Checked", "Approved", "Switched on")]
+    )
+    expect(page.locator(".step--failed")).to_have_text(re.compile("^Connected"))
+    expect(page.locator(".step--todo")).to_have_text(re.compile("^Live"))
+    expect(page.get_by_text("Acme Telecom has been told and will contact you.")).to_be_visible()
+    # Back from 360Dialog: connecting is no longer the next step.
+    expect(page.get_by_role("button", name="Connect WhatsApp")).to_be_hidden()
+    expect(page.get_by_text("opens in a small window")).to_be_hidden()
+    shot(page, "4-needs-attention")
+
+
+def test_polling_stops_after_a_bound_and_check_again_resumes(page, portal, settings):
+    partner = portal()
+    settings.STATUS_POLL_SECONDS = {"first": 1, "longest": 1, "stop_after": 2}
+    sign_up(page, portal.url)
+    page.get_by_role("button", name="Continue").click()
+    onboarding_page_ready(page)
+
+    check_again = page.get_by_role("button", name="Check again")
+    expect(check_again).to_be_visible()
+    with partner_scope(partner):
+        Onboarding.objects.update(returned_at=timezone.now(), status=Onboarding.Status.RETURNED)
+    check_again.click()
+
+    expect(page.locator("[data-headline]")).to_have_text(
+        "Thanks! We are waiting for 360Dialog to confirm your number."
+    )
+    expect(page.get_by_role("button", name="Connect WhatsApp")).to_be_hidden()

@@ -363,23 +363,26 @@ def test_the_status_json_explains_each_channel(partner):
         "returned": True,
         "done": False,
         "headline": "Ihre Nummer ist auf dem Weg. Diese Seite aktualisiert sich von selbst.",
+        "wait": "",
         "channels": [
             {
-                "number": "+4915112345678",
+                "number": "+49 1511 2345678",
                 "step": "submitted",
-                "steps_done": ["created", "submitted"],
+                "steps_done": ["created"],
                 "steps": [
-                    {"name": "created", "label": "Registriert", "done": True},
-                    {"name": "submitted", "label": "Geprüft", "done": True},
-                    {"name": "ready", "label": "Freigegeben", "done": False},
-                    {"name": "running", "label": "Aktiv", "done": False},
-                    {"name": "key", "label": "Schlüssel bereit", "done": False},
-                    {"name": "live", "label": "Live", "done": False},
+                    {"name": "created", "label": "Registriert", "state": "done"},
+                    {"name": "submitted", "label": "Geprüft", "state": "current"},
+                    {"name": "ready", "label": "Freigegeben", "state": "todo"},
+                    {"name": "running", "label": "Eingeschaltet", "state": "todo"},
+                    {"name": "key", "label": "Verbunden", "state": "todo"},
+                    {"name": "live", "label": "Live", "state": "todo"},
                 ],
                 "label": "Wird geprüft",
                 "explanation": "Meta prüft Ihr Unternehmen und Ihre Nummer. "
                 "Das dauert meist nur wenige Minuten.",
                 "failed": False,
+                "wait": "",
+                "late": False,
             }
         ],
     }

@@ -42,15 +42,48 @@
   }
 
   var last = "";
+  // Polls often at first, then slower, and stops after a bound with a "Check again" button.
+  var pollFirst = Number(root.getAttribute("data-poll-first") || 3) * 1000;
+  var pollLongest = Number(root.getAttribute("data-poll-longest") || 60) * 1000;
+  var pollStop = Number(root.getAttribute("data-poll-stop") || 1800) * 1000;
   var poller = null;
+  var pollDelay = pollFirst;
+  var pollStarted = Date.now();
+  var finished = false;
+
+  function schedule() {
+    clearTimeout(poller);
+    if (finished) return;
+    if (Date.now() - pollStarted >= pollStop) {
+      root.querySelector("[data-paused]").hidden = false;
+      return;
+    }
+    poller = setTimeout(function () {
+      refresh().then(schedule);
+    }, pollDelay);
+    pollDelay = Math.min(pollLongest, Math.round(pollDelay * 1.5));
+  }
+
+  function pollAgain() {
+    root.querySelector("[data-paused]").hidden = true;
+    pollDelay = pollFirst;
+    pollStarted = Date.now();
+    refresh().then(schedule);
+  }
 
   function render(data) {
     returned = returned || data.returned;
     var snapshot = JSON.stringify(data);
     if (snapshot === last) return data; // unchanged: keep the live region quiet
     last = snapshot;
-    if (data.done) clearInterval(poller);
+    if (data.done) {
+      finished = true;
+      clearTimeout(poller);
+    }
     root.querySelector("[data-headline]").textContent = data.headline;
+    var wait = root.querySelector("[data-wait]");
+    wait.textContent = data.wait;
+    wait.hidden = !data.wait;
     var list = root.querySelector("[data-channels]");
     if (data.channels.length) {
       list.replaceChildren.apply(
@@ -68,29 +101,34 @@
           var explanation = document.createElement("p");
           explanation.className = "channel__explanation";
           explanation.textContent = channel.explanation;
+          item.append(number, label, explanation);
+          if (channel.wait) {
+            var wait = document.createElement("p");
+            wait.className = "channel__wait" + (channel.late ? " channel__wait--late" : "");
+            wait.textContent = channel.wait;
+            item.append(wait);
+          }
           var steps = document.createElement("ol");
           steps.className = "steps";
           channel.steps.forEach(function (step) {
             var entry = document.createElement("li");
-            entry.className = "step" + (step.done ? " step--done" : "");
+            entry.className = "step step--" + step.state;
             entry.textContent = step.label;
-            if (step.done) {
-              var mark = document.createElement("span");
-              mark.className = "visually-hidden";
-              mark.textContent = " ✓";
-              entry.append(mark);
-            }
+            var mark = document.createElement("span");
+            mark.className = "visually-hidden";
+            mark.textContent = stateWords[step.state] || "";
+            entry.append(mark);
             steps.append(entry);
           });
-          item.append(number, label, explanation, steps);
+          item.append(steps);
           return item;
         })
       );
     }
-    if (data.done) {
-      var connect = root.querySelector(".connect");
+    if (returned) {
+      // Back from 360Dialog: "Connect WhatsApp" and its explanation are no longer the next step.
+      var connect = root.querySelector("[data-connect]");
       if (connect) connect.hidden = true;
-    } else if (returned) {
       show("");
     }
     return data;
@@ -103,7 +141,14 @@
       .catch(function () { return null; });
   }
 
+  // What the page itself says (in its language) about each step, for screen readers.
+  var stateWords = {};
+  root.querySelectorAll("[data-state-word]").forEach(function (element) {
+    stateWords[element.getAttribute("data-state-word")] = element.textContent;
+  });
+
   if (launch) launch.addEventListener("click", open);
+  root.querySelector("[data-check-again]").addEventListener("click", pollAgain);
   root.querySelectorAll("[data-retry]").forEach(function (button) {
     button.addEventListener("click", open);
   });
@@ -115,6 +160,6 @@
     show("");
     refresh();
   });
-  poller = setInterval(refresh, 3000);
+  schedule();
   root.setAttribute("data-ready", "");
 })();
