@@ -17,7 +17,7 @@ from audit.services import audit_record
 from channels.models import ApiKey, Channel
 from clients.invites import INVITE_LIFETIME, invite_prepare, invite_url, invites_revoke
 from clients.models import Invite, Onboarding
-from outbound.models import OutboundEvent
+from events.models import DomainEvent
 from portal.models import Partner
 from portal.queueing import enqueue_on_commit
 from portal.tenancy import all_partners_scope
@@ -224,10 +224,8 @@ def feed_cursor_decode(cursor: str) -> int:
     return int(raw[1:])
 
 
-def event_feed(*, after: int, limit: int, type: str | None = None) -> list[OutboundEvent]:
-    events = OutboundEvent.objects.filter(
-        pk__gt=after, created_at__lte=timezone.now() - FEED_SETTLE
-    )
+def event_feed(*, after: int, limit: int, type: str | None = None) -> list[DomainEvent]:
+    events = DomainEvent.objects.filter(pk__gt=after, created_at__lte=timezone.now() - FEED_SETTLE)
     if type:
         events = events.filter(type=type)
     return list(events.order_by("pk")[:limit])

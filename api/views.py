@@ -56,8 +56,8 @@ from api.services import (
 from api.throttling import ApiKeyReadThrottle, TokenRateThrottle
 from channels.models import ApiKey, Channel
 from clients.models import Client, Invite, Onboarding
-from outbound.models import OutboundEvent
-from outbound.services import event_document
+from events.models import DomainEvent
+from events.services import event_document
 from portal.client_ip import client_ip
 from portal.models import Partner
 from portal.tenancy import partner_scope
@@ -363,8 +363,8 @@ class EventViewSet(mixins.ListModelMixin, PartnerApiView):
     pagination_class = None  # type: ignore[assignment]
     filter_backends: list[Any] = []
 
-    def get_queryset(self) -> QuerySet[OutboundEvent]:
-        return OutboundEvent.objects.all()
+    def get_queryset(self) -> QuerySet[DomainEvent]:
+        return DomainEvent.objects.all()
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         try:

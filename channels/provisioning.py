@@ -29,6 +29,7 @@ from enum import StrEnum
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from channels.event_data import api_key_data
 from channels.hub import partner_api
 from channels.lifecycle import KEY_STATUSES
 from channels.linking import onboarding_refresh
@@ -48,8 +49,7 @@ from clients.services import onboarding_status_set, timeline_add
 from dialog360.api import ApiKeyInfo, CreatedApiKey
 from dialog360.errors import FinalError
 from dialog360.objects import ChannelInfo
-from outbound.payloads import api_key_data
-from outbound.services import outbound_event_record
+from events.services import domain_event_record
 from portal.columns import fitted
 from portal.models import Partner
 
@@ -232,7 +232,7 @@ def _store(channel: Channel, created: CreatedApiKey, *, reason: str) -> ApiKey:
         channel.api_key_error = ""
         channel.api_key_error_at = None
         channel.save(update_fields=["api_key_error", "api_key_error_at", "updated_at"])
-    outbound_event_record(
+    domain_event_record(
         partner=channel.partner, type="channel.api_key_ready", data=api_key_data(key)
     )
     onboarding = channel.onboarding

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from django.utils import timezone
 
+from channels.event_data import channel_data
 from channels.lifecycle import EVENT_STATUS, KEY_STATUSES, Move, move
 from channels.linking import onboarding_for_client
 from channels.models import ApiKey, Channel
@@ -20,8 +21,7 @@ from clients.models import TimelineEntry
 from clients.services import client_upsert, timeline_add
 from dialog360.events import ChannelEvent, ChannelNoticeEvent
 from dialog360.objects import ChannelInfo, PayloadError
-from outbound.payloads import channel_data
-from outbound.services import outbound_event_record
+from events.services import domain_event_record
 from portal.columns import fitted
 from portal.models import Partner
 from portal.queueing import enqueue_on_commit
@@ -91,7 +91,7 @@ def channel_advance(
         channel.save()
     _advance_record(channel, step, previous, status, source, event, event_id, new)
     if step is Move.FORWARD:
-        outbound_event_record(
+        domain_event_record(
             partner=channel.partner,
             type="channel.status_changed",
             data=channel_data(channel, previous_status=previous),
@@ -236,7 +236,7 @@ def channel_permission_set(*, channel: Channel, granted: bool, source: str) -> b
             message=f"Permission for {channel.label} {what} ({source}).",
             data={"permission": value, "source": source},
         )
-    outbound_event_record(
+    domain_event_record(
         partner=channel.partner, type="channel.permission_changed", data=channel_data(channel)
     )
     return True
@@ -271,7 +271,7 @@ def api_keys_revoke(*, channel: Channel, reason: str) -> int:
             data={"reason": reason},
         )
     if revoked:
-        outbound_event_record(
+        domain_event_record(
             partner=channel.partner,
             type="channel.api_key_revoked",
             data=channel_data(channel, reason=reason),

@@ -21,14 +21,14 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from clients.event_data import onboarding_data
 from clients.models import Invite, Onboarding, TimelineEntry
 from clients.proof import onboarding_link_code
 from clients.services import timeline_add
 from dialog360.io_link import IoLinkParams, io_link
 from dialog360.redirect import Redirect
 from dialog360.signatures import io_signature_mint
-from outbound.payloads import onboarding_data
-from outbound.services import outbound_event_record
+from events.services import domain_event_record
 from portal.models import Partner
 from portal.queueing import enqueue_on_commit
 
@@ -72,7 +72,7 @@ def onboarding_start(
         kind=TimelineEntry.Kind.CREATED,
         message="Started on the signup page" + (" from an invite." if invite else "."),
     )
-    outbound_event_record(
+    domain_event_record(
         partner=partner, type="onboarding.started", data=onboarding_data(onboarding)
     )
     return onboarding
@@ -227,7 +227,7 @@ def _record(onboarding: Onboarding, redirect: Redirect, data: dict[str, object])
         f"{len(redirect.channel_ids)} number(s){withdrawn}; checking with the Partner API.",
         data=data,
     )
-    outbound_event_record(
+    domain_event_record(
         partner=onboarding.partner, type="onboarding.returned", data=onboarding_data(onboarding)
     )
     enqueue_on_commit("channels.check_onboarding", onboarding.partner_id, onboarding.pk)

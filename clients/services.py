@@ -9,11 +9,11 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from clients.event_data import onboarding_data
 from clients.models import Client, Onboarding, TimelineEntry
 from dialog360.objects import ClientInfo
+from events.services import domain_event_record
 from portal.columns import fitted
-from outbound.payloads import onboarding_data
-from outbound.services import outbound_event_record
 from portal.models import Partner
 
 # Statuses the partner's platform hears about (outbound events onboarding.live, ...failed).
@@ -118,7 +118,7 @@ def onboarding_status_set(*, onboarding: Onboarding, status: str, reason: str) -
         data={"status": status},
     )
     if status in OUTBOUND_STATUSES:
-        outbound_event_record(
+        domain_event_record(
             partner=onboarding.partner,
             type=f"onboarding.{status}",
             data=onboarding_data(onboarding),

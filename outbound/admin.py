@@ -12,8 +12,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from events.models import EVENT_TYPES
 from outbound import http
-from outbound.models import EVENT_TYPES, Delivery, Endpoint, OutboundEvent
+from outbound.models import Delivery, Endpoint
 from outbound.services import deliveries_send_again, endpoint_secret_rotate
 from outbound.signing import secret_new
 from portal.admin_tenancy import TenantAdmin, partner_access
@@ -99,16 +100,6 @@ class EndpointAdmin(TenantAdmin):
         return _secret_page(
             self, request, endpoints[0], endpoint_secret_rotate(endpoint=endpoints[0])
         )
-
-
-@admin.register(OutboundEvent)
-class OutboundEventAdmin(TenantAdmin):
-    list_display = ["created_at", "type", "partner", "public_id"]
-    list_filter = ["type"]
-    readonly_fields = ["partner", "public_id", "type", "data", "created_at"]
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Delivery)

@@ -1,25 +1,13 @@
-"""Events the portal sends the partner's platform: endpoints, the outbox, deliveries."""
+"""Sending the domain's events to the partner's platform: endpoints and deliveries."""
 
 from __future__ import annotations
-
-import uuid
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+from events.models import EVENT_TYPES, DomainEvent
 from portal.encryption import EncryptedTextField
 from portal.models import HttpsURLField, TenantModel, TimeStampedModel
-
-EVENT_TYPES = (
-    "onboarding.started",
-    "onboarding.returned",
-    "onboarding.live",
-    "onboarding.failed",
-    "channel.status_changed",
-    "channel.permission_changed",
-    "channel.api_key_ready",
-    "channel.api_key_revoked",
-)
 
 
 class Endpoint(TenantModel, TimeStampedModel):
@@ -51,22 +39,6 @@ class Endpoint(TenantModel, TimeStampedModel):
         return self.enabled and (not self.event_types or event_type in self.event_types)
 
 
-class OutboundEvent(TenantModel):
-    """One event, written in the transaction of the change it reports (the outbox)."""
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    type = models.CharField(max_length=40, db_index=True)
-    data = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-id"]
-        indexes = [models.Index(fields=["partner", "id"], name="outbound_event_feed")]
-
-    def __str__(self) -> str:
-        return f"{self.type} {self.public_id}"
-
-
 class Delivery(TenantModel):
     """One event to one endpoint, tried until the endpoint answers 2xx or a day has passed."""
 
@@ -75,7 +47,7 @@ class Delivery(TenantModel):
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
 
-    event = models.ForeignKey(OutboundEvent, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(DomainEvent, on_delete=models.CASCADE, related_name="deliveries")
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True

@@ -1,8 +1,8 @@
-"""The outbox and its deliveries.
+"""Delivering the domain's events (events.DomainEvent) to the partner's endpoints.
 
-`outbound_event_record` is called by the domain's writes, inside their transaction: the event
-exists exactly when the change it reports was committed. Deliveries are sent by a worker on the
-`outbound` queue after commit; the sweep sends whatever the broker lost."""
+The domain records an event in the transaction of its change; once that commits, `outbound`
+is woken (events.signals) and relays it: one delivery per endpoint that wants it. Deliveries are
+sent by a worker on the `outbound` queue; the sweep relays and sends whatever the broker lost."""
 
 from __future__ import annotations
 
@@ -10,54 +10,56 @@ import json
 import logging
 import random
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from events.models import DomainEvent
+from events.services import event_document
 from outbound import http
-from outbound.models import Delivery, Endpoint, OutboundEvent
+from outbound.models import Delivery, Endpoint
 from outbound.signing import secret_new, signature_header
 from portal.models import Partner
 from portal.queueing import enqueue, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
-PAYLOAD_VERSION = 1
 RETRY_FOR = timedelta(hours=24)
 DISABLE_AFTER = timedelta(days=3)
 PREVIOUS_SECRET_VALID = timedelta(hours=24)
 
 
-def outbound_event_record(*, partner: Partner, type: str, data: dict[str, Any]) -> OutboundEvent:
-    """Write the event and one delivery per endpoint that wants it, in the caller's
-    transaction; the deliveries are enqueued once it commits."""
-    event = OutboundEvent.objects.create(partner=partner, type=type, data=data)
-    now = timezone.now()
-    endpoints = [e for e in Endpoint.objects.filter(partner=partner, enabled=True) if e.wants(type)]
-    deliveries = Delivery.objects.bulk_create(
-        Delivery(partner=partner, event=event, endpoint=endpoint, next_attempt_at=now)
-        for endpoint in endpoints
-    )
-    for delivery in deliveries:
-        enqueue_on_commit("outbound.deliver", partner.pk, delivery.pk)
-    return event
+def domain_event_relay(*, event_id: int) -> int:
+    """One pending delivery per enabled endpoint that wants the event, enqueued after commit;
+    the event is marked relayed. Returns how many; 0 if it was relayed already (or is being
+    relayed by another worker)."""
+    with transaction.atomic():
+        event = (
+            DomainEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk=event_id, relayed_at__isnull=True)
+            .first()
+        )
+        if event is None:
+            return 0
+        now = timezone.now()
+        endpoints = [
+            e for e in Endpoint.objects.filter(partner_id=event.partner_id) if e.wants(event.type)
+        ]
+        deliveries = Delivery.objects.bulk_create(
+            Delivery(partner_id=event.partner_id, event=event, endpoint=e, next_attempt_at=now)
+            for e in endpoints
+        )
+        event.relayed_at = now
+        event.save(update_fields=["relayed_at"])
+        for delivery in deliveries:
+            enqueue_on_commit("outbound.deliver", event.partner_id, delivery.pk)
+        return len(deliveries)
 
 
-def event_body(event: OutboundEvent) -> bytes:
+def event_body(event: DomainEvent) -> bytes:
     """What is sent and what the feed shows: a stable shape, versioned."""
     return json.dumps(event_document(event), separators=(",", ":"), sort_keys=True).encode()
-
-
-def event_document(event: OutboundEvent) -> dict[str, Any]:
-    return {
-        "id": str(event.public_id),
-        "type": event.type,
-        "version": PAYLOAD_VERSION,
-        "timestamp": event.created_at.isoformat().replace("+00:00", "Z"),
-        "data": event.data,
-    }
 
 
 def endpoint_create(
@@ -185,9 +187,13 @@ def deliveries_send_again(*, delivery_ids: list[int]) -> int:
 
 
 def deliveries_sweep(*, now: datetime | None = None) -> int:
-    """Enqueue every pending delivery that is due (the broker lost it, or its retry is later
-    than a countdown may wait). Needs a scope over every partner."""
+    """Relay the events whose wake-up was lost, then enqueue every pending delivery that is due
+    (the broker lost it, or its retry is later than a countdown may wait). Needs a scope over
+    every partner."""
     now = now or timezone.now()
+    unrelayed = DomainEvent.objects.filter(relayed_at__isnull=True).order_by("pk")
+    for event_id in list(unrelayed.values_list("pk", flat=True)[:1000]):
+        domain_event_relay(event_id=event_id)
     due = list(
         Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
         .order_by("next_attempt_at")

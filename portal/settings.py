@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "axes",  # admin login throttling
     "portal",
+    "events",  # the domain's events (the outbox), below every app that records them
     "clients",
     "channels",
     "webhooks",

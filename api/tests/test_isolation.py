@@ -12,8 +12,8 @@ from api.tests.factories import ApiTokenFactory, bearer
 from audit.models import AuditEntry
 from channels.tests.factories import ApiKeyFactory
 from clients.tests.factories import OnboardingFactory
-from outbound.models import OutboundEvent
-from outbound.services import outbound_event_record
+from events.models import DomainEvent
+from events.services import domain_event_record
 from portal.tenancy import partner_scope
 
 pytestmark = pytest.mark.django_db
@@ -85,8 +85,8 @@ def test_lists_show_nothing_of_another_partner(client, path):
     token_a = ApiTokenFactory.create()
     _, token_b = partner_b_objects()
     with partner_scope(token_b.partner):
-        outbound_event_record(partner=token_b.partner, type="onboarding.started", data={})
-        OutboundEvent.objects.update(created_at=timezone.now() - timedelta(minutes=1))
+        domain_event_record(partner=token_b.partner, type="onboarding.started", data={})
+        DomainEvent.objects.update(created_at=timezone.now() - timedelta(minutes=1))
     assert client.get(path, **bearer(token_b)).json()["results"] != []
 
     body = client.get(path, **bearer(token_a)).json()

@@ -212,7 +212,7 @@ def test_a_return_records_what_it_said_and_enqueues_a_check(
     assert response["Cross-Origin-Opener-Policy"] == "unsafe-none"  # keeps its opener
     assert f'data-status-page="/p/acme/o/{onboarding.public_id}/"' in text
     assert 'data-origin="https://portal.test"' in text
-    assert len(callbacks) == 1  # the Partner API check
+    assert len(callbacks) == 2  # the Partner API check; the onboarding.returned event's relay
     onboarding.refresh_from_db()
     assert onboarding.status == Onboarding.Status.RETURNED
     assert onboarding.return_data == {
@@ -331,7 +331,7 @@ def test_a_return_without_our_token_is_unverified(partner, django_capture_on_com
         response = browser.get("/p/acme/r/?client=c9&channels=[z9]")
 
     assert response.status_code == 200
-    assert len(callbacks) == 1
+    assert len(callbacks) == 2  # the Partner API check; the onboarding.returned event's relay
     with django_capture_on_commit_callbacks() as callbacks:
         again = browser.get("/p/acme/r/?client=c9&channels=[z9]")  # a reload: the same one
     assert again.status_code == 200

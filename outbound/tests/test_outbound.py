@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import transaction
@@ -16,17 +17,28 @@ from clients.models import Onboarding
 from clients.services import onboarding_status_set
 from clients.tests.factories import OnboardingFactory
 from conftest import wait_for
-from outbound.models import Delivery, Endpoint, OutboundEvent
+from events.models import DomainEvent
+from events.services import domain_event_record
+from events.signals import domain_event_committed
+from outbound.models import Delivery, Endpoint
 from outbound.services import (
+    deliveries_sweep,
     delivery_attempt,
+    domain_event_relay,
     endpoint_create,
     endpoint_secret_rotate,
-    outbound_event_record,
     retry_delay,
 )
 from outbound.tests.receiver import receiver
 from portal.tenancy import all_partners_scope, partner_scope
 from portal.tests.factories import PartnerFactory
+
+
+def recorded_and_relayed(**kwargs: Any) -> DomainEvent:
+    """The domain records the event; the relay (woken after commit) fans it out."""
+    event = domain_event_record(**kwargs)
+    domain_event_relay(event_id=event.pk)
+    return event
 
 
 @pytest.mark.django_db
@@ -39,12 +51,15 @@ def test_an_event_is_written_with_the_change_and_not_without_it():
         with pytest.raises(RuntimeError), transaction.atomic():
             onboarding_status_set(onboarding=onboarding, status="live", reason="keys")
             raise RuntimeError("the change rolls back")
-        assert OutboundEvent.objects.count() == 0
+        assert DomainEvent.objects.count() == 0
 
         onboarding.refresh_from_db()
         onboarding_status_set(onboarding=onboarding, status="live", reason="keys")
 
-        event = OutboundEvent.objects.get()
+        event = DomainEvent.objects.get()
+        assert Delivery.objects.count() == 0  # fanned out by the relay, after commit
+        assert domain_event_relay(event_id=event.pk) == 1
+        assert domain_event_relay(event_id=event.pk) == 0
         assert (event.type, event.data) == (
             "onboarding.live",
             {
@@ -63,12 +78,67 @@ def test_an_event_is_written_with_the_change_and_not_without_it():
 
 
 @pytest.mark.django_db
+def test_a_recorded_event_wakes_the_relay_once_it_commits_and_never_when_it_rolls_back(
+    django_capture_on_commit_callbacks,
+):
+    partner = PartnerFactory.create()
+    woken: list[tuple[int, int]] = []
+
+    def wake(sender: Any, *, partner_id: int, event_id: int, **kwargs: Any) -> None:
+        woken.append((partner_id, event_id))
+
+    domain_event_committed.connect(wake, dispatch_uid="test-wake")
+    try:
+        with partner_scope(partner):
+            with django_capture_on_commit_callbacks(execute=True):
+                event = domain_event_record(partner=partner, type="onboarding.started", data={})
+            with (
+                django_capture_on_commit_callbacks(execute=True) as callbacks,
+                pytest.raises(RuntimeError),
+                transaction.atomic(),
+            ):
+                domain_event_record(partner=partner, type="onboarding.started", data={})
+                raise RuntimeError("rolls back")
+    finally:
+        domain_event_committed.disconnect(dispatch_uid="test-wake")
+
+    assert woken == [(partner.pk, event.pk)]
+    assert callbacks == []
+
+
+@pytest.mark.django_db
+def test_an_unknown_event_type_is_refused_and_nothing_is_written():
+    partner = PartnerFactory.create()
+    with partner_scope(partner), pytest.raises(ValueError):
+        domain_event_record(partner=partner, type="onboarding.exploded", data={})
+    with partner_scope(partner):
+        assert DomainEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_sweep_relays_an_event_whose_wake_up_was_lost():
+    partner = PartnerFactory.create()
+    with partner_scope(partner):
+        endpoint, _ = endpoint_create(partner=partner, url="https://platform.example/hooks")
+        event = domain_event_record(partner=partner, type="onboarding.started", data={})
+    with all_partners_scope():
+        # Relayed deliveries are enqueued by the relay itself, not again by this sweep.
+        assert deliveries_sweep() == 0
+        event.refresh_from_db()
+        assert event.relayed_at is not None
+        assert list(Delivery.objects.values_list("event", "endpoint", "status")) == [
+            (event.pk, endpoint.pk, "pending")
+        ]
+        assert deliveries_sweep(now=timezone.now() - timedelta(minutes=1)) == 0
+
+
+@pytest.mark.django_db
 def test_a_delivery_is_signed_per_standard_webhooks_also_with_the_previous_secret():
     partner = PartnerFactory.create()
     with receiver() as hook, partner_scope(partner):
         endpoint, old_secret = endpoint_create(partner=partner, url=hook.url)
         new_secret = endpoint_secret_rotate(endpoint=endpoint)
-        event = outbound_event_record(
+        event = recorded_and_relayed(
             partner=partner, type="channel.status_changed", data={"channel": {"id": "ch1"}}
         )
 
@@ -87,7 +157,7 @@ def test_a_failed_attempt_is_retried_later_honouring_retry_after():
     partner = PartnerFactory.create()
     with receiver(fail_first=1, retry_after="120") as hook, partner_scope(partner):
         endpoint_create(partner=partner, url=hook.url)
-        outbound_event_record(partner=partner, type="onboarding.started", data={})
+        recorded_and_relayed(partner=partner, type="onboarding.started", data={})
         delivery = Delivery.objects.get()
 
         delay = delivery_attempt(delivery_id=delivery.pk)
@@ -117,7 +187,7 @@ def test_private_addresses_are_refused_at_connect_time(settings, host):
     partner = PartnerFactory.create()
     with partner_scope(partner):
         endpoint, _ = endpoint_create(partner=partner, url=f"http://{host}:9/hooks")
-        outbound_event_record(partner=partner, type="onboarding.started", data={})
+        recorded_and_relayed(partner=partner, type="onboarding.started", data={})
         delivery = Delivery.objects.get()
 
         delivery_attempt(delivery_id=delivery.pk)
@@ -145,7 +215,7 @@ def test_an_endpoint_failing_for_three_days_is_disabled():
         Endpoint.objects.filter(pk=endpoint.pk).update(
             failing_since=timezone.now() - timedelta(days=3, minutes=1)
         )
-        outbound_event_record(partner=partner, type="onboarding.started", data={})
+        recorded_and_relayed(partner=partner, type="onboarding.started", data={})
 
         assert delivery_attempt(delivery_id=Delivery.objects.get().pk) is None
 
@@ -159,10 +229,10 @@ def test_the_events_feed_pages_with_a_cursor(client):
     token = ApiTokenFactory.create(scopes=["read"])
     with partner_scope(token.partner):
         for n in range(3):
-            outbound_event_record(partner=token.partner, type="onboarding.started", data={"n": n})
-        OutboundEvent.objects.update(created_at=timezone.now() - timedelta(minutes=1))
+            recorded_and_relayed(partner=token.partner, type="onboarding.started", data={"n": n})
+        DomainEvent.objects.update(created_at=timezone.now() - timedelta(minutes=1))
     with all_partners_scope():
-        outbound_event_record(partner=PartnerFactory.create(), type="onboarding.started", data={})
+        recorded_and_relayed(partner=PartnerFactory.create(), type="onboarding.started", data={})
 
     first = client.get("/api/v1/events?limit=2", **bearer(token)).json()
     second = client.get(first["next"], **bearer(token)).json()
@@ -182,8 +252,8 @@ def test_a_real_worker_delivers_after_the_receiver_failed_twice(settled_worker):
     with receiver(fail_first=2) as hook:
         with partner_scope(partner):
             _, secret = endpoint_create(partner=partner, url=hook.url)
-            with transaction.atomic():
-                event = outbound_event_record(
+            with transaction.atomic():  # the commit wakes the relay on the worker
+                event = domain_event_record(
                     partner=partner, type="channel.api_key_ready", data={"channel": {"id": "c"}}
                 )
 

@@ -10,9 +10,20 @@ from pathlib import Path
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("portal", "clients", "channels", "webhooks", "dialog360", "hubsim", "console")
+APPS: tuple[str, ...] = (
+    "portal",
+    "events",
+    "clients",
+    "channels",
+    "webhooks",
+    "dialog360",
+    "hubsim",
+    "console",
+)
 # The partner API and outbound events, on top of the domain.
 APPS = (*APPS, "api", "outbound")
+# The rooms on top: they call the domain's services; the domain never imports them.
+ROOMS = ("api", "outbound", "console")
 
 
 def sources(*packages: str) -> Iterator[tuple[Path, ast.Module]]:
@@ -51,8 +62,18 @@ def test_clients_imports_nothing_from_channels_or_webhooks():
 
 def test_no_app_below_the_console_imports_it():
     # The console is a room on top: it calls the other apps' services, never the reverse.
-    below = ("portal", "clients", "channels", "webhooks", "dialog360", "audit")
+    below = ("portal", "events", "clients", "channels", "webhooks", "dialog360", "audit")
     assert imports_from(below, ("console",)) == []
+
+
+def test_the_domain_imports_none_of_the_rooms_on_top():
+    # Events reach the partner's platform through the outbox (events/), which outbound reads.
+    assert imports_from(("clients", "channels", "webhooks"), ROOMS) == []
+
+
+def test_events_sit_below_every_app_that_records_them():
+    above = ("clients", "channels", "webhooks", "audit", "hubsim", *ROOMS)
+    assert imports_from(("events",), above) == []
 
 
 def test_channels_imports_nothing_from_webhooks():

@@ -1,26 +1,11 @@
-"""The `data` of each event, from the rows it is about: one shape per resource, the same
-as the API shows (public ids only; never a key)."""
+"""The `data` of the channel's domain events: the same shape as the API shows (public ids
+only; never a key)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from channels.models import ApiKey, Channel
-    from clients.models import Onboarding
-
-
-def onboarding_data(onboarding: Onboarding) -> dict[str, Any]:
-    client = onboarding.client
-    return {
-        "onboarding": {
-            "id": str(onboarding.public_id),
-            "status": onboarding.status,
-            "email": onboarding.email,
-            "crm_reference": onboarding.partner_payload,
-            "client": client.hub_client_id if client is not None else None,
-        }
-    }
+from channels.models import ApiKey, Channel
 
 
 def channel_data(channel: Channel, **extra: Any) -> dict[str, Any]:
