@@ -31,6 +31,7 @@ from dialog360.signatures import io_signature_mint
 from events.services import domain_event_record
 from portal.models import Partner
 from portal.queueing import enqueue_on_commit
+from portal.services import partner_io_timestamp_claim
 
 ONBOARDING_LIFETIME = timedelta(days=2)
 StrOrPromise = str | Promise
@@ -89,7 +90,7 @@ def onboarding_launch(*, onboarding: Onboarding) -> str:
         signature = io_signature_mint(
             partner.hub_partner_id,
             partner.platform_secret,
-            time.time(),
+            partner_io_timestamp_claim(partner=partner, now=time.time()),
             partner.io_signature_encoding,  # type: ignore[arg-type]
         )
     params = IoLinkParams(

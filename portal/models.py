@@ -120,6 +120,10 @@ class Partner(TimeStampedModel):
     io_signature_encoding = models.CharField(
         max_length=10, choices=SignatureEncoding.choices, default=SignatureEncoding.HEX
     )
+    # The io_timestamp of the last signed launch. An IO signature signs "<partner id>|<unix
+    # seconds>", and 360Dialog takes each only once: two launches in the same second would get
+    # the same one, so each launch claims a second of its own (portal.services).
+    io_last_timestamp = models.BigIntegerField(default=0, editable=False)
     # Deliveries refused for a missing or bad signature: counted, never stored.
     webhook_rejected_count = models.PositiveIntegerField(
         "webhooks rejected", default=0, editable=False

@@ -8,8 +8,8 @@ import re
 import httpx
 import pytest
 import respx
-from prometheus_client import CONTENT_TYPE_LATEST
 from django.test import Client as HttpClient
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from dialog360.api import PartnerApiClient
 from portal.tests.factories import PartnerFactory, webhook_token_of
