@@ -11,6 +11,7 @@ var/demo).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import subprocess
@@ -72,6 +73,18 @@ def main() -> int:
     hubsim_port = int(os.environ.get("HUBSIM_PORT", "8360"))
     data_dir = Path(os.environ.get("DEMO_DATA_DIR", ROOT / "var" / "demo")).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    # One demo per data folder: a second one would share the first one's database server, and
+    # stop it when it stops. The lock goes with the process, however it ends.
+    lock = (data_dir / "demo.lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(
+            f"Another demo is running on {data_dir}: stop it first, or give this one another "
+            "folder (DEMO_DATA_DIR=...).",
+            file=sys.stderr,
+        )
+        return 1
     pgdata = data_dir / "postgres"
     print(f"Starting PostgreSQL (embedded, data in {pgdata})...", flush=True)
     database_url = embedded_db.start(pgdata, database="portal")

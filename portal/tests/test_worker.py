@@ -202,6 +202,15 @@ def test_a_restarted_demo_remembers_both_sides_and_reconciles_nothing(tmp_path):
             what="the onboarding to go live",
         )
         before = httpx.get(f"{hub}/_sim/channels/{channel_id}").json()
+        second = subprocess.run(
+            [sys.executable, "scripts/demo.py"],
+            cwd=ROOT,
+            env={**os.environ, "DEMO_DATA_DIR": str(tmp_path), "PORTAL_PORT": str(free_port())},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        still_ready = _get(f"http://127.0.0.1:{port}/readyz")
     finally:
         _stop_demo(demo)
 
@@ -213,6 +222,10 @@ def test_a_restarted_demo_remembers_both_sides_and_reconciles_nothing(tmp_path):
     finally:
         _stop_demo(demo)
 
+    # A second demo on the same folder is refused and leaves the first one alone.
+    assert second.returncode == 1
+    assert second.stderr.startswith(f"Another demo is running on {tmp_path}")
+    assert still_ready is not None and still_ready.status_code == 200
     assert after == before
     assert (after["status"], after["keys_created"]) == ("live", 1)
     assert reconciled.strip().splitlines()[-1] == (
