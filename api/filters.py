@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import django_filters as filters
@@ -38,16 +38,34 @@ class PhoneFilter(filters.CharFilter):
     field_class = PhoneNumberField
 
 
+class UtcDateTimeField(filters.fields.IsoDateTimeField):
+    """An ISO 8601 time with its offset, as UTC: PostgreSQL refuses offsets beyond ±15:59,
+    and a time that UTC cannot hold (year 1 at +05:00) is no time at all."""
+
+    def clean(self, value: Any) -> datetime | None:
+        cleaned: datetime | None = super().clean(value)
+        if cleaned is None:
+            return None
+        try:
+            return cleaned.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("Enter a time between the years 1 and 9999.") from None
+
+
+class UtcDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
 class OnboardingFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=Onboarding.Status.choices)
     stuck = filters.BooleanFilter(
         method="filter_stuck",
         label=f"Not finished and unchanged for {settings.API_STUCK_AFTER_HOURS:g} hours or more.",
     )
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    updated_before = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = UtcDateTimeFilter(field_name="updated_at", lookup_expr="lt")
     crm_reference = filters.CharFilter(field_name="partner_payload")
     email = filters.CharFilter(field_name="email", lookup_expr="iexact")
     phone = PhoneFilter(field_name="phone_number")
@@ -68,9 +86,9 @@ class OnboardingFilter(filters.FilterSet):
 class ClientFilter(filters.FilterSet):
     email = filters.CharFilter(field_name="email", lookup_expr="iexact")
     crm_reference = filters.CharFilter(field_name="partner_payload")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Client
@@ -83,8 +101,8 @@ class ChannelFilter(filters.FilterSet):
     phone = PhoneFilter(field_name="phone_number")
     client = filters.CharFilter(field_name="client__hub_client_id", label="360Dialog client id")
     onboarding = filters.UUIDFilter(field_name="onboarding__public_id")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    updated_after = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Channel

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
@@ -17,3 +18,11 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped
             "scheme": "bearer",
             "description": "A partner's API token, made in the admin (API tokens → Add).",
         }
+
+
+class OnePageSchema(AutoSchema):
+    """For a list action that answers one object holding the page (the events feed): the
+    response is that object, not an array of it."""
+
+    def _is_list_view(self, serializer: Any = None) -> bool:
+        return False

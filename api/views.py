@@ -30,6 +30,7 @@ from api.models import ApiToken
 from api.pagination import ApiCursorPagination
 from api.permissions import HasScope
 from api.problems import PROBLEM_CONTENT_TYPE, Problem
+from api.schema import OnePageSchema
 from api.serializers import (
     ApiKeySerializer,
     ChannelSerializer,
@@ -353,12 +354,17 @@ class EventPageSerializer(serializers.Serializer[Any]):
         parameters=[
             OpenApiParameter("after", str, description="The cursor from the previous `next`."),
             OpenApiParameter("type", str, description="Only events of this type."),
-            OpenApiParameter("limit", int, description="At most this many (1-200, default 100)."),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": 200},
+                description="At most this many (1-200, default 100).",
+            ),
         ],
         responses={200: EventPageSerializer, **problems(400, 403)},
     ),
 )
 class EventViewSet(mixins.ListModelMixin, PartnerApiView):
+    schema = OnePageSchema()
     serializer_class = EventSerializer
     pagination_class = None  # type: ignore[assignment]
     filter_backends: list[Any] = []

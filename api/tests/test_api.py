@@ -348,3 +348,37 @@ def test_token_admin_shows_the_token_once_and_revokes(client):
     )
 
     assert client.get("/api/v1/clients", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 401
+
+
+def test_a_time_with_any_offset_filters_as_utc_and_one_utc_cannot_hold_is_400(client):
+    token = ApiTokenFactory.create()
+
+    far = client.get("/api/v1/clients?updated_after=0502-10-15T10:14:39-18:33", **bearer(token))
+    before_year_1 = client.get(
+        "/api/v1/clients?created_after=0001-01-01T00:14:20%2B11:38", **bearer(token)
+    )
+
+    assert far.status_code == 200
+    assert before_year_1.status_code == 400
+    assert before_year_1.json()["errors"] == {
+        "created_after": ["Enter a time between the years 1 and 9999."]
+    }
+
+
+def test_a_cursor_we_did_not_make_is_400(client):
+    token = ApiTokenFactory.create()
+
+    response = client.get("/api/v1/channels?cursor=bm90LW91cnM", **bearer(token))
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"cursor": ["Not a cursor from `next`."]}
+
+
+def test_a_post_to_no_endpoint_is_a_404_problem_without_a_csrf_token():
+    from django.test import Client as HttpClient
+
+    token = ApiTokenFactory.create()
+    response = HttpClient(enforce_csrf_checks=True).post("/api/v1/nothing/here", **bearer(token))
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == PROBLEM
