@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 from rest_framework.routers import SimpleRouter
 
 from api import views
@@ -33,6 +37,13 @@ urlpatterns = [
     # separate same-origin request, so the page needs no inline script (CSP stays strict).
     path(
         "docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema", **public), name="docs"
+    ),
+    path(
+        "redoc/",
+        SpectacularRedocView.as_view(
+            url_name="api:schema", template_name="api/redoc.html", **public
+        ),
+        name="redoc",
     ),
     path("", include(router.urls)),
     re_path(r"^.*$", not_found),
