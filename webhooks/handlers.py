@@ -4,11 +4,28 @@ from __future__ import annotations
 
 from channels.linking import client_apply
 from channels.services import channel_apply_event, channel_apply_notice
-from dialog360.events import ChannelEvent, ChannelNoticeEvent, ClientEvent, Event
+from dialog360.events import (
+    CHANNEL_EVENTS,
+    CLIENT_EVENTS,
+    NOTICE_EVENTS,
+    ChannelEvent,
+    ChannelNoticeEvent,
+    ClientEvent,
+    Event,
+)
 from portal.models import Partner
 from webhooks.models import WebhookEvent
 
 Status = WebhookEvent.Status
+
+# Every event type 360Dialog is known to send is in exactly one of these (a test holds it):
+# what the portal acts on, and what it keeps without acting. An unknown type is ignored too.
+HANDLED_EVENTS = CLIENT_EVENTS | CHANNEL_EVENTS | NOTICE_EVENTS
+IGNORED_EVENTS = frozenset(
+    {
+        "waba_template_status_changed",  # message templates are not part of onboarding
+    }
+)
 
 
 def event_dispatch(*, partner: Partner, event: Event) -> str:
