@@ -33,17 +33,74 @@ def client_apply(*, partner: Partner, info: ClientInfo) -> Client:
 def onboarding_link_by_payload(*, client: Client, payload: str) -> None:
     """Our IO link sends the onboarding's link code as `partner` (clients.proof); 360Dialog
     keeps it on the client. The onboarding it names, if it has no client yet, belongs to this
-    client. A bare or edited id, or a CRM reference, names none."""
+    client. A bare or edited id names none; a CRM reference names the invited onboarding it
+    was sent for (onboarding_invited_by)."""
     public_id = onboarding_named_by(payload)
     if public_id is None:
-        return
-    onboarding = (
-        Onboarding.objects.select_for_update()
-        .filter(public_id=public_id, client__isnull=True)
-        .first()
-    )
+        onboarding = onboarding_invited_by(client=client, payload=payload)
+    else:
+        onboarding = (
+            Onboarding.objects.select_for_update()
+            .filter(public_id=public_id, client__isnull=True)
+            .first()
+        )
     if onboarding is not None:
         onboarding_attach_client(onboarding=onboarding, client=client)
+
+
+def onboarding_invited_by(*, client: Client, payload: str) -> Onboarding | None:
+    """The onboarding an invite's CRM reference was sent for, when its return never came (a
+    closed or lost popup). The CRM reference is on an onboarding only when it was started from
+    the invite's link, whose token only the invited client holds (or by the partner's own
+    platform); 360Dialog keeps the reference on the client it made from that IO link. Taken as
+    proof only together with the rest of what the invite fixed: the same e-mail address at
+    360Dialog, a launch within the onboarding's lifetime, no client yet, and exactly one such
+    onboarding (a reference the manager reused names none)."""
+    if not payload or not client.email:
+        return None
+    candidates = list(
+        Onboarding.objects.select_for_update()
+        .filter(
+            partner_payload=payload,
+            client__isnull=True,
+            started_by_webhook=False,
+            verified=True,
+            opened_at__isnull=False,
+            opened_at__lte=timezone.now(),
+            expires_at__gt=timezone.now(),
+            email__iexact=client.email,
+        )
+        .exclude(dead_end=Onboarding.DeadEnd.NUMBER_ELSEWHERE)[:2]
+    )
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def onboarding_number_elsewhere(*, onboarding: Onboarding, client: Client) -> bool:
+    """A return with our token names a client whose numbers belong to another onboarding (the
+    client signed up again with a number already connected). Nothing is linked; the client's
+    page says so and what to do, and the console flags it for an account manager. False (and
+    nothing written) when the client has no other onboarding."""
+    if not onboarding.verified or onboarding.client_id is not None:
+        return False
+    other = (
+        Onboarding.objects.filter(client=client).exclude(pk=onboarding.pk).order_by("-created_at")
+    ).first()
+    if other is None:
+        return False
+    if onboarding.dead_end != Onboarding.DeadEnd.NUMBER_ELSEWHERE:
+        onboarding.dead_end = Onboarding.DeadEnd.NUMBER_ELSEWHERE
+        onboarding.save(update_fields=["dead_end", "updated_at"])
+        timeline_add(
+            onboarding=onboarding,
+            kind=TimelineEntry.Kind.ERROR,
+            message=(
+                f"The return names client {client.hub_client_id}, whose numbers are already "
+                f"connected through onboarding {other.public_id}: not linked. The client's page "
+                "says the number is already connected; get in touch with the client."
+            ),
+            data={"claimed_client": client.hub_client_id, "connected_in": str(other.public_id)},
+        )
+    return True
 
 
 def onboarding_attach_client(*, onboarding: Onboarding, client: Client) -> None:

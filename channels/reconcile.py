@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from channels.hub import partner_api
 from channels.lifecycle import KEY_STATUSES, Move
-from channels.linking import client_apply, onboarding_attach_client
+from channels.linking import client_apply, onboarding_attach_client, onboarding_number_elsewhere
 from channels.models import Channel
 from channels.services import (
     Source,
@@ -178,7 +178,8 @@ def onboarding_check(*, partner: Partner, onboarding_id: int) -> int:
             onboarding = Onboarding.objects.select_for_update().get(pk=onboarding_id)
             if onboarding.client_id != client.pk:
                 if not _proven(onboarding, client):
-                    _claim_record(onboarding, hub_client_id)
+                    if not onboarding_number_elsewhere(onboarding=onboarding, client=client):
+                        _claim_record(onboarding, hub_client_id)
                     return 0
                 onboarding_attach_client(onboarding=onboarding, client=client)
             timeline_add(

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from dialog360.io_link import normalize_number
+from clients.phones import phone_normalize
 
 
 class SignupForm(forms.Form):
@@ -27,12 +29,17 @@ class SignupForm(forms.Form):
     )
     invite = forms.CharField(required=False, widget=forms.HiddenInput)
 
+    def __init__(self, *args: Any, region: str | None = None, **kwargs: Any) -> None:
+        """`region`: the country whose national format the page reads (clients.phones)."""
+        super().__init__(*args, **kwargs)
+        self.region = region
+
     def clean_phone_number(self) -> str:
         raw: str = self.cleaned_data["phone_number"].strip()
         if not raw:
             return ""
         try:
-            return normalize_number(raw)
+            return phone_normalize(raw, region=self.region)
         except ValueError:
             raise forms.ValidationError(
                 _("Enter the number with its country code, for example +49 151 12345678.")

@@ -86,6 +86,16 @@ class Onboarding(TenantModel, TimeStampedModel):
         help_text="False for returns that did not carry our token, until the Partner API confirms.",
     )
 
+    class DeadEnd(models.TextChoices):
+        """Why the client's page cannot go on by itself (it says so, and what to do)."""
+
+        NONE = "", "None"
+        NUMBER_ELSEWHERE = "number_elsewhere", "Number already connected to another onboarding"
+
+    dead_end = models.CharField(
+        max_length=32, choices=DeadEnd.choices, blank=True, default="", editable=False
+    )
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["partner", "status"], name="onboarding_partner_status")]

@@ -55,6 +55,23 @@ def onboarding_get(public_id: UUID) -> Onboarding | None:
     return Onboarding.objects.filter(public_id=public_id).first()
 
 
+def onboarding_resumable(*, known: list[str], email: str) -> Onboarding | None:
+    """Of the onboardings this browser started (`known` public ids), the latest one with this
+    e-mail address that is still open: a second signup (Back, then submit) goes on with it."""
+    return (
+        Onboarding.objects.filter(
+            public_id__in=known,
+            email__iexact=email,
+            expires_at__gt=timezone.now(),
+            verified=True,
+            dead_end="",
+        )
+        .exclude(status__in=[Onboarding.Status.FAILED, Onboarding.Status.EXPIRED])
+        .order_by("-created_at")
+        .first()
+    )
+
+
 @dataclass(frozen=True)
 class ChannelProgress:
     number: str
@@ -167,9 +184,11 @@ def onboarding_progress(onboarding: Onboarding) -> dict[str, object]:
         _channel_progress(channel, channel.pk in keyed, partner, waiting) for channel in channels
     ]
     done = bool(progress) and all(item.step in ("key", "live") for item in progress)
-    returned = onboarding.returned_at is not None
+    # Numbers arriving count as being back, even when the return itself was lost.
+    returned = onboarding.returned_at is not None or bool(progress)
+    dead_end = _dead_end(onboarding)
     wait = ""
-    if returned and not progress:
+    if returned and not progress and not dead_end:
         wait = waiting.say(
             onboarding.returned_at,
             "returned_no_channel",
@@ -180,10 +199,24 @@ def onboarding_progress(onboarding: Onboarding) -> dict[str, object]:
         "status": onboarding.status,
         "returned": returned,
         "done": done,
-        "headline": _headline(onboarding, progress, done),
+        "headline": dead_end[0] if dead_end else _headline(onboarding, progress, done),
+        "dead_end": dead_end[1] if dead_end else "",
         "wait": wait,
         "channels": [item.as_dict() for item in progress],
     }
+
+
+def _dead_end(onboarding: Onboarding) -> tuple[str, str] | None:
+    """(headline, what happened and what to do) when the onboarding cannot go on by itself."""
+    if onboarding.dead_end != Onboarding.DeadEnd.NUMBER_ELSEWHERE:
+        return None
+    partner = onboarding.partner
+    explanation = _(
+        "Your 360Dialog account and its numbers are already connected to %(partner)s through "
+        "an earlier signup, so nothing was changed here. %(partner)s has been told and will "
+        "get in touch. To connect another number, sign up again with that number."
+    ) % {"partner": partner.name}
+    return _("This number is already connected."), f"{explanation} {contact_text(partner)}"
 
 
 def _channel_progress(

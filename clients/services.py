@@ -124,3 +124,25 @@ def onboarding_status_set(*, onboarding: Onboarding, status: str, reason: str) -
             data=onboarding_data(onboarding),
         )
     return True
+
+
+def onboarding_details_update(
+    *, onboarding: Onboarding, contact_name: str, phone_number: str
+) -> None:
+    """A second signup from the same browser goes on with its open onboarding: a name or
+    number typed anew replaces the old one until 360Dialog has been opened with it and come
+    back (what went to 360Dialog stays as it was)."""
+    if onboarding.returned_at is not None:
+        return
+    values = {"contact_name": contact_name, "phone_number": phone_number}
+    changed = [name for name, value in values.items() if getattr(onboarding, name) != value]
+    if not changed:
+        return
+    for name in changed:
+        setattr(onboarding, name, values[name])
+    onboarding.save(update_fields=[*changed, "updated_at"])
+    timeline_add(
+        onboarding=onboarding,
+        kind=TimelineEntry.Kind.NOTE,
+        message="Signed up again from the same browser: " + ", ".join(changed) + " updated.",
+    )

@@ -7,12 +7,12 @@ import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 from uuid import UUID
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -28,12 +28,20 @@ from clients.onboarding import (
     onboarding_return_unverified,
     onboarding_start,
 )
-from clients.selectors import invite_get_valid, onboarding_get, onboarding_progress
+from clients.phones import LANGUAGE_REGIONS, phone_display
+from clients.selectors import (
+    invite_get_valid,
+    onboarding_get,
+    onboarding_progress,
+    onboarding_resumable,
+)
+from clients.services import onboarding_details_update
 from dialog360.redirect import RedirectError, parse_redirect
 from portal.client_ip import client_ip
 from portal.entry import partner_view
 from portal.models import Partner
 from portal.ratelimit import rate_limit_exceeded
+from portal.selectors import partner_get_active
 
 LANGS = {code for code, _ in settings.LANGUAGES}
 logger = logging.getLogger(__name__)
@@ -113,15 +121,37 @@ def _render(
 @throttled("signup", methods=("POST",))
 @opens_popups
 def signup(request: HttpRequest, partner: Partner) -> HttpResponse:
-    """The partner's branded signup page."""
+    """The partner's branded signup page. Every post ends in a redirect (post/redirect/get):
+    a form with errors comes back from the session, so Back and reload never resubmit; a
+    second signup from the same browser with the same e-mail address, while the first is
+    still open, goes on with the first."""
     lang = _language(request, partner, request.POST.get("lang", ""))
     invite_token = request.POST.get("invite") or request.GET.get("invite")
     invite = invite_get_valid(invite_token)
     if request.method == "POST":
         with translation.override(lang):
-            form = SignupForm(request.POST)
+            form = SignupForm(request.POST, region=LANGUAGE_REGIONS.get(lang))
             valid = form.is_valid()
-        if valid:
+        if not valid:
+            request.session[SESSION_SIGNUP_FORM] = {
+                "data": {
+                    name: request.POST.get(name, "").replace("\x00", "")
+                    for name in SignupForm.base_fields
+                },
+                "errors": {name: [str(e) for e in errors] for name, errors in form.errors.items()},
+            }
+            query = urlencode({"lang": lang, **({"invite": invite_token} if invite else {})})
+            return HttpResponseRedirect(f"{request.path}?{query}")
+        onboarding = onboarding_resumable(
+            known=request.session.get(SESSION_ONBOARDINGS, []), email=form.cleaned_data["email"]
+        )
+        if onboarding is not None:
+            onboarding_details_update(
+                onboarding=onboarding,
+                contact_name=form.cleaned_data["contact_name"],
+                phone_number=form.cleaned_data["phone_number"],
+            )
+        else:
             onboarding = onboarding_start(
                 partner=partner,
                 email=form.cleaned_data["email"],
@@ -130,15 +160,24 @@ def signup(request: HttpRequest, partner: Partner) -> HttpResponse:
                 lang=lang,
                 invite=invite,
             )
-            _remember(request, onboarding)
-            return redirect(_onboarding_url(partner, onboarding))
+        _remember(request, onboarding)
+        return HttpResponseRedirect(_onboarding_url(partner, onboarding))
+    if (returned := request.session.pop(SESSION_SIGNUP_FORM, None)) is not None:
+        with translation.override(lang):
+            form = SignupForm(returned["data"], region=LANGUAGE_REGIONS.get(lang))
+            form.is_valid()
+            for name, messages in returned["errors"].items():
+                if name not in form.errors:
+                    for message in messages:
+                        form.add_error(name if name in form.fields else None, message)
     else:
         initial = {"invite": invite_token} if invite else {}
         if invite:
             initial |= {
                 "email": invite.email,
                 "contact_name": invite.contact_name,
-                "phone_number": invite.phone_number,
+                # As the help text shows it (+49 151 ...), not as it is stored.
+                "phone_number": phone_display(invite.phone_number),
             }
         form = SignupForm(initial=initial)
     return _render(request, "clients/signup.html", {"partner": partner, "form": form}, lang)
@@ -150,7 +189,9 @@ def signup(request: HttpRequest, partner: Partner) -> HttpResponse:
 @opens_popups
 def onboarding_page(request: HttpRequest, partner: Partner, public_id: UUID) -> HttpResponse:
     """'Connect WhatsApp' and, once started, the live status of each number."""
-    onboarding = _onboarding(request, public_id)
+    onboarding = onboarding_get(public_id)
+    if onboarding is None or not _knows(request, onboarding):
+        return _not_this_browser(request, partner)
     lang = _language(request, partner, onboarding.lang)
     with translation.override(lang):
         progress = onboarding_progress(onboarding)
@@ -163,6 +204,7 @@ def onboarding_page(request: HttpRequest, partner: Partner, public_id: UUID) -> 
         "status_url": f"{base}status.json",
         "origin": settings.PUBLIC_BASE_URL,
         "poll": settings.STATUS_POLL_SECONDS,
+        "signup_url": reverse("clients:signup", args=[partner.slug]),
     }
     response = _render(request, "clients/onboarding.html", context, lang)
     # The launch form's answer redirects to the hub: Chromium applies form-action to it.
@@ -241,6 +283,7 @@ def return_view(request: HttpRequest, partner: Partner, token: str = "") -> Http
 
 
 SESSION_ONBOARDINGS = "onboardings"
+SESSION_SIGNUP_FORM = "signup_form"  # a posted form with errors, shown once by the next GET
 
 
 def _remember(request: HttpRequest, onboarding: Onboarding) -> None:
@@ -260,6 +303,39 @@ def _onboarding(request: HttpRequest, public_id: UUID) -> Onboarding:
     if onboarding is None or not _knows(request, onboarding):
         raise Http404("No such onboarding.")
     return onboarding
+
+
+def _not_this_browser(request: HttpRequest, partner: Partner) -> HttpResponse:
+    """Another device or browser (or an unknown id: the same answer, so ids cannot be probed)
+    opened a status page: say why it does not show, and the way on."""
+    with translation.override(_language(request, partner)):
+        context = {
+            "partner": partner,
+            "title": _("This page opens only where you signed up"),
+            "message": _(
+                "To keep your details safe, the status of a signup shows only in the browser "
+                "where it was started. You get an e-mail when your number is ready. On this "
+                "device you can start again: if your number is already connected, the new "
+                "signup tells you so."
+            ),
+            "signup_url": reverse("clients:signup", args=[partner.slug]),
+        }
+    return _render(request, "404.html", context, _language(request, partner), status=404)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The portal's 404 page, branded when the address names one of the partners' pages."""
+    partner = None
+    parts = request.path.split("/")
+    if len(parts) > 2 and parts[1] == "p":
+        partner = partner_get_active(slug=parts[2])
+    context: dict[str, Any] = {"partner": partner}
+    if partner is not None:
+        context["signup_url"] = reverse("clients:signup", args=[partner.slug])
+        lang = _language(request, partner)
+    else:
+        lang = settings.LANGUAGE_CODE
+    return _render(request, "404.html", context, lang, status=404)
 
 
 def _onboarding_url(partner: Partner, onboarding: Onboarding) -> str:

@@ -12,7 +12,7 @@ from portal.models import TenantModel
 
 class StuckReason(models.TextChoices):
     """Why an onboarding is stuck; each has a threshold in STUCK_THRESHOLDS_MINUTES except the
-    ones that are stuck at once (a final key error)."""
+    ones that are stuck at once (a final key error, a number already connected elsewhere)."""
 
     RETURNED_NO_CHANNEL = "returned_no_channel", "Returned, but no number arrived"
     CHANNEL_NOT_RUNNING = "channel_not_running", "Number not running yet"
@@ -20,6 +20,7 @@ class StuckReason(models.TextChoices):
     KEY_ERROR = "key_error", "API key could not be created"
     PERMISSION_MISSING = "permission_missing", "Permission not granted (Direct Payment)"
     CANCELLED = "cancelled", "Number cancelled or flagged by 360Dialog"
+    NUMBER_ELSEWHERE = "number_elsewhere", "Number already connected to another onboarding"
 
 
 class StuckFlag(TenantModel):

@@ -84,7 +84,15 @@ def onboarding_stuck_reason(
     stuck; signups not yet back from 360Dialog expire instead (clients.services)."""
     if onboarding.status in (Onboarding.Status.LIVE, Onboarding.Status.EXPIRED):
         return None
-    if not onboarding.verified or (onboarding.returned_at is None and not channels):
+    if not onboarding.verified:
+        return None
+    if onboarding.dead_end == Onboarding.DeadEnd.NUMBER_ELSEWHERE:  # stuck at once
+        return Stuck(
+            StuckReason.NUMBER_ELSEWHERE,
+            onboarding.returned_at or onboarding.updated_at,
+            "the client signed up again; the number is already connected to another onboarding",
+        )
+    if onboarding.returned_at is None and not channels:
         return None
     direct = payment_mode == Partner.PaymentMode.DIRECT
     for channel in channels:

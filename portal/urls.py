@@ -14,3 +14,6 @@ urlpatterns = [
     path("api/v1/", include("api.urls")),
     path("metrics", metrics_view, name="metrics"),
 ]
+
+# Branded error pages (templates/404.html, templates/500.html).
+handler404 = "clients.views.page_not_found"

@@ -233,11 +233,22 @@ def test_a_return_naming_another_onboardings_client_is_not_linked(partner, hubsi
     channel.refresh_from_db()
     assert attacker.client is None
     assert channel.onboarding_id == victims_onboarding.pk
+    # The page says the number is already connected (nothing of it is shown), and the
+    # console flags it at once.
+    assert attacker.dead_end == Onboarding.DeadEnd.NUMBER_ELSEWHERE
     assert list(
         TimelineEntry.objects.filter(
             onboarding=attacker, kind=TimelineEntry.Kind.ERROR
         ).values_list("message", flat=True)
-    ) == [claim(onboarded["client_id"])]
+    ) == [elsewhere(onboarded["client_id"], victims_onboarding)]
+
+
+def elsewhere(client_id, other):
+    return (
+        f"The return names client {client_id}, whose numbers are already connected through "
+        f"onboarding {other.public_id}: not linked. The client's page says the number is "
+        "already connected; get in touch with the client."
+    )
 
 
 def claim(client_id, how="with our link"):
@@ -278,12 +289,18 @@ def test_a_return_naming_a_client_known_only_from_webhooks_does_not_claim_it(
     assert Onboarding.objects.filter(pk=stand_in.pk).exists()
     assert channel.onboarding_id == stand_in.pk
     assert Notification.objects.filter(onboarding=visitor).count() == 0
-    how = "with our link" if verified else "without our link"
+    # With our token the visitor's page says the number is already connected (and shows
+    # nothing of it); without, it is only a claim.
+    expected = (
+        elsewhere(onboarded["client_id"], stand_in)
+        if verified
+        else claim(onboarded["client_id"], "without our link")
+    )
     assert list(
         TimelineEntry.objects.filter(onboarding=visitor, kind=TimelineEntry.Kind.ERROR).values_list(
             "message", flat=True
         )
-    ) == [claim(onboarded["client_id"], how)]
+    ) == [expected]
 
 
 def test_a_return_naming_a_client_360dialog_does_not_know_is_not_trusted(partner, hubsim):

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from channels.models import ApiKey
-from clients.models import Onboarding
+from clients.models import Invite, Onboarding
 from conftest import ROOT, SIM_PARTNER_ID
 from portal.models import Partner
 from portal.tenancy import partner_scope
+from portal.tokens import token_hash
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("settled_worker")]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -258,3 +260,115 @@ def test_polling_stops_after_a_bound_and_check_again_resumes(page, portal, setti
         "Thanks! We are waiting for 360Dialog to confirm your number."
     )
     expect(page.get_by_role("button", name="Connect WhatsApp")).to_be_hidden()
+
+
+def continue_to_the_onboarding_page(page: Page) -> None:
+    page.get_by_role("button", name=re.compile("^(Continue|Weiter|Continuar)$")).click()
+    onboarding_page_ready(page)
+
+
+def test_a_number_already_connected_says_so_and_what_to_do(chromium, page, portal):
+    partner = portal()
+    sign_up(page, portal.url)
+    continue_to_the_onboarding_page(page)
+    connect_and_grant(page)
+    expect_live(page, partner)
+
+    # Days later, on another device, the client signs up again with the same number.
+    context = chromium.new_context(viewport={"width": 1000, "height": 900})
+    context.set_default_timeout(TIMEOUT)
+    again = context.new_page()
+    sign_up(again, portal.url)
+    continue_to_the_onboarding_page(again)
+    connect_and_grant(again)
+
+    expect(again.locator("[data-headline]")).to_have_text("This number is already connected.")
+    notice = again.get_by_role("alert").filter(has_text="already connected to Acme Telecom")
+    expect(notice).to_contain_text("Acme Telecom has been told and will get in touch.")
+    expect(notice.get_by_role("link", name="Sign up with another number")).to_be_visible()
+    expect(again.get_by_text("No number connected yet.")).to_be_visible()
+    with partner_scope(partner):
+        second = Onboarding.objects.order_by("created_at").last()
+        assert second.dead_end == Onboarding.DeadEnd.NUMBER_ELSEWHERE
+        assert second.client is None
+    shot(again, "5-number-elsewhere")
+    context.close()
+
+
+def test_an_invite_whose_return_was_lost_shows_the_live_number(page, portal, hubsim):
+    partner = portal()
+    token = "invite-token-browser-0001"
+    with partner_scope(partner):
+        Invite.objects.create(
+            partner=partner,
+            token_hash=token_hash(token),
+            email="ada@example.com",
+            contact_name="Ada Baker",
+            phone_number="4915112345678",
+            partner_payload="CRM-42",
+            expires_at=timezone.now() + timedelta(days=1),
+        )
+
+    def lose_the_redirect(route):
+        # 360Dialog takes the grant, but its redirect back to the portal never arrives.
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        answer = route.fetch(max_redirects=0)
+        assert answer.status == 302
+        route.fulfill(status=200, content_type="text/html", body="<p>Lost on the way</p>")
+
+    page.context.route(re.compile(r"/permissions"), lose_the_redirect)
+    page.goto(f"{portal.url}/p/acme/?invite={token}")
+    continue_to_the_onboarding_page(page)
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name="Connect WhatsApp").click()
+    popup = at_the_hub(opened.value)
+    grant(popup)
+    popup.get_by_text("Lost on the way").wait_for()
+    popup.close()
+
+    expect_live(page, partner)
+    expect(page.get_by_text("closed before you finished")).to_be_hidden()
+    with partner_scope(partner):
+        [onboarding] = Onboarding.objects.all()
+        assert (onboarding.partner_payload, onboarding.status) == ("CRM-42", "live")
+        assert onboarding.returned_at is None
+
+
+def test_another_browser_is_told_why_and_offered_a_way_on(chromium, page, portal):
+    portal()
+    sign_up(page, portal.url)
+    continue_to_the_onboarding_page(page)
+
+    context = chromium.new_context(viewport={"width": 1000, "height": 900})
+    other = context.new_page()
+    response = other.goto(page.url)
+
+    assert response is not None and response.status == 404
+    expect(other.get_by_role("heading", level=1)).to_have_text(
+        "This page opens only where you signed up"
+    )
+    other.get_by_role("link", name="Start again").click()
+    expect(other).to_have_url(f"{portal.url}/p/acme/")
+    context.close()
+
+
+def test_back_after_a_form_error_never_resubmits_and_a_second_submit_goes_on(page, portal):
+    partner = portal()
+    sign_up(page, portal.url)
+    page.get_by_label("E-mail address").fill("not-an-email")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("alert").filter(has_text="valid email")).to_be_visible()
+    page.get_by_label("E-mail address").fill("ada@example.com")
+    continue_to_the_onboarding_page(page)
+    status_page = page.url
+
+    page.go_back()  # a GET: no "Confirm Form Resubmission"
+    expect(page).to_have_url(f"{portal.url}/p/acme/?lang=en")
+    sign_up(page, portal.url)
+    continue_to_the_onboarding_page(page)
+
+    assert page.url == status_page
+    with partner_scope(partner):
+        assert Onboarding.objects.count() == 1

@@ -99,10 +99,15 @@ def test_the_browser_language_is_used_without_lang(partner):
 
 
 def test_errors_are_shown_next_to_their_fields_and_nothing_is_made(partner):
-    response = HttpClient().post("/p/acme/", {"email": "not-an-email", "phone_number": "12ab"})
+    http = HttpClient()
+    posted = http.post("/p/acme/", {"email": "not-an-email", "phone_number": "12ab"})
+    # Post/redirect/get: Back or reload never posts the form again.
+    assert (posted.status_code, posted["Location"]) == (302, "/p/acme/?lang=en")
+    response = http.get(posted["Location"])
 
     text = response.content.decode()
     assert response.status_code == 200
+    assert 'value="not-an-email"' in text
     assert 'aria-describedby="id_email_error"' in text
     assert (
         '<div class="form__error" id="id_email_error" role="alert"><p>Enter a valid email address.'
@@ -363,6 +368,7 @@ def test_the_status_json_explains_each_channel(partner):
         "returned": True,
         "done": False,
         "headline": "Ihre Nummer ist auf dem Weg. Diese Seite aktualisiert sich von selbst.",
+        "dead_end": "",
         "wait": "",
         "channels": [
             {

@@ -76,10 +76,13 @@
     var snapshot = JSON.stringify(data);
     if (snapshot === last) return data; // unchanged: keep the live region quiet
     last = snapshot;
-    if (data.done) {
+    if (data.done || data.dead_end) {
       finished = true;
       clearTimeout(poller);
     }
+    var deadEnd = root.querySelector("[data-dead-end]");
+    deadEnd.querySelector("[data-dead-end-text]").textContent = data.dead_end;
+    deadEnd.hidden = !data.dead_end;
     root.querySelector("[data-headline]").textContent = data.headline;
     var wait = root.querySelector("[data-wait]");
     wait.textContent = data.wait;
