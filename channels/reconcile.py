@@ -176,17 +176,25 @@ def onboarding_check(*, partner: Partner, onboarding_id: int) -> int:
             # Links the onboarding the client's own signup named, whichever that is.
             client = client_apply(partner=partner, info=known[0])
             onboarding = Onboarding.objects.select_for_update().get(pk=onboarding_id)
-            if onboarding.client_id != client.pk:
-                if not _proven(onboarding, client):
-                    if not onboarding_number_elsewhere(onboarding=onboarding, client=client):
-                        _claim_record(onboarding, hub_client_id)
-                    return 0
+            linked = onboarding.client_id == client.pk
+            if not linked and _proven(onboarding, client):
                 onboarding_attach_client(onboarding=onboarding, client=client)
-            timeline_add(
-                onboarding=onboarding,
-                kind=TimelineEntry.Kind.NOTE,
-                message=f"Confirmed by the Partner API: client {hub_client_id}.",
-            )
+                linked = True
+            elif not linked and not onboarding_number_elsewhere(
+                onboarding=onboarding, client=client
+            ):
+                _claim_record(onboarding, hub_client_id)
+            if linked:
+                timeline_add(
+                    onboarding=onboarding,
+                    kind=TimelineEntry.Kind.NOTE,
+                    message=f"Confirmed by the Partner API: client {hub_client_id}.",
+                )
+        direct = partner.payment_mode == Partner.PaymentMode.DIRECT
+        if not (linked and direct):  # a linked Direct Payment client is checked in full below
+            corrections += _withdrawals_confirm(api, client, onboarding.return_data)
+        if not linked:
+            return corrections
         for info in api.iter_channels(filters={"client_id": hub_client_id}):
             with transaction.atomic():
                 corrections += channel_reconcile(partner=partner, info=info)
@@ -194,6 +202,44 @@ def onboarding_check(*, partner: Partner, onboarding_id: int) -> int:
             corrections += _permissions_reconcile(api, client)
     _queue_keys(Channel.objects.filter(client=client))
     return corrections
+
+
+def _withdrawals_confirm(
+    api: PartnerApiClient, client: Client, return_data: dict[str, object]
+) -> int:
+    """The client withdrew permission on the permission page (`revoked=[...]` on any return,
+    with our token or without, proven or not): the withdrawn numbers' keys go out of use at
+    once, but only those 360Dialog's shared numbers confirm are no longer shared. A return
+    alone never takes a key away. The number of channels changed."""
+    revoked = [str(value) for value in return_data.get("revoked") or []]  # type: ignore[attr-defined]
+    channel_pks = list(
+        Channel.objects.filter(client=client, hub_channel_id__in=revoked).values_list(
+            "pk", flat=True
+        )
+    )
+    if not channel_pks:
+        return 0
+    shared = api.shared_numbers(client.hub_client_id)
+    asked_at = timezone.now()
+    changed = 0
+    for channel_pk in channel_pks:
+        with transaction.atomic():
+            channel = Channel.objects.select_for_update(of=("self",)).get(pk=channel_pk)
+            granted = shared.includes(
+                channel_id=channel.hub_channel_id, phone_number=channel.phone_number
+            )
+            if not granted and not (
+                channel.permission_changed_at and channel.permission_changed_at > asked_at
+            ):
+                changed += int(
+                    channel_permission_set(
+                        channel=channel,
+                        granted=False,
+                        source="withdrawn on 360Dialog's permission page, confirmed by the "
+                        "Partner API",
+                    )
+                )
+    return changed
 
 
 def _proven(onboarding: Onboarding, client: Client) -> bool:

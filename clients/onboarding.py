@@ -152,7 +152,12 @@ def onboarding_return(*, partner: Partner, token: str, redirect: Redirect) -> On
             raise ReturnError(_("This link has expired. Please start again from the signup page."))
         data = _return_data(redirect)
         onboarding = Onboarding.objects.select_for_update().get(pk=found.pk)
-        if onboarding.returned_at is not None:
+        # A launch after the last return minted this token: the client went back to the
+        # permission page (to add or withdraw a number), and this is that visit's return.
+        new_visit = onboarding.opened_at is not None and (
+            onboarding.returned_at is None or onboarding.opened_at > onboarding.returned_at
+        )
+        if onboarding.returned_at is not None and not new_visit:
             if onboarding.return_data != data:
                 raise ReturnError(_("This link was already used."))
             return onboarding  # the same return again (a reload): nothing new

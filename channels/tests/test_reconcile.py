@@ -311,3 +311,52 @@ def test_a_return_naming_a_client_360dialog_does_not_know_is_not_trusted(partner
     onboarding.refresh_from_db()
     assert onboarding.client is None
     assert Client.objects.count() == 0
+
+
+@pytest.mark.parametrize("withdrawn_at_360dialog", [True, False], ids=["withdrawn", "still shared"])
+def test_a_withdrawal_on_any_return_takes_the_key_out_of_use_once_360dialog_confirms(
+    connect_partner, hubsim, transactional_db, withdrawn_at_360dialog
+):
+    """`revoked=[...]` on a return through the global redirect URL (no token of ours, nothing
+    proven): the key goes out of use at once, not at the next reconciliation, but only when
+    the Partner API's shared numbers no longer include the number."""
+    hubsim.faults(drop_events=["*"])
+    partner = connect_partner(payment_mode=Partner.PaymentMode.DIRECT)
+    with partner_scope(partner):
+        onboarded = onboard(hubsim, numbers=NUMBERS[:1])
+        client = ClientFactory.create(partner=partner, hub_client_id=onboarded["client_id"])
+        own = OnboardingFactory.create(partner=partner, client=client)
+        channel = ChannelFactory.create(
+            client=client,
+            onboarding=own,
+            hub_channel_id=onboarded["channel_ids"][0],
+            phone_number=NUMBERS[0],
+            status="live",
+            permission="granted",
+        )
+        ApiKeyFactory.create(channel=channel)
+        if withdrawn_at_360dialog:
+            hubsim.permission(channel.hub_channel_id, granted=False)
+        visit = returned_onboarding(partner, onboarded["client_id"])
+        visit.verified = False
+        visit.return_data["revoked"] = [channel.hub_channel_id]
+        visit.save()
+
+        onboarding_check(partner=partner, onboarding_id=visit.pk)
+
+        channel.refresh_from_db()
+        key = ApiKey.objects.get()
+        visit.refresh_from_db()
+        assert visit.client is None  # nothing linked or granted by the return itself
+        if withdrawn_at_360dialog:
+            assert (channel.permission, key.revoked_reason) == ("revoked", "permission withdrawn")
+            assert list(
+                TimelineEntry.objects.filter(
+                    onboarding=own, kind=TimelineEntry.Kind.PERMISSION
+                ).values_list("message", flat=True)
+            ) == [
+                f"Permission for +{NUMBERS[0]} withdrawn (withdrawn on 360Dialog's permission "
+                "page, confirmed by the Partner API)."
+            ]
+        else:
+            assert (channel.permission, key.revoked_at) == ("granted", None)

@@ -372,3 +372,39 @@ def test_back_after_a_form_error_never_resubmits_and_a_second_submit_goes_on(pag
     assert page.url == status_page
     with partner_scope(partner):
         assert Onboarding.objects.count() == 1
+
+
+def test_after_live_add_a_number_and_withdraw_one_on_the_same_onboarding(page, portal, hubsim):
+    partner = portal(payment_mode=Partner.PaymentMode.DIRECT)
+    sign_up(page, portal.url)
+    continue_to_the_onboarding_page(page)
+    connect_and_grant(page)
+    expect_live(page, partner)
+
+    # Back to 360Dialog's permission page to add a second number.
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name="Add or remove a number").click()
+    popup = at_the_hub(opened.value)
+    popup.get_by_label("Add a phone number").fill("+49 151 87654321")
+    with popup.expect_event("close"):
+        popup.get_by_role("button", name="Grant permission").click()
+    expect(page.locator(".channel__label")).to_have_text(["Live", "Live"], timeout=TIMEOUT)
+    shot(page, "6-two-numbers")
+
+    # And again, to withdraw the first one: its key goes out of use at once.
+    first = page.locator(".channel__number").first.inner_text()
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name="Add or remove a number").click()
+    popup = at_the_hub(opened.value)
+    popup.get_by_label(re.compile(r"\+4915112345678")).check()
+    popup.get_by_label(re.compile(r"\+4915187654321")).uncheck()
+    with popup.expect_event("close"):
+        popup.get_by_role("button", name="Withdraw permission").click()
+
+    withdrawn = page.locator(".channel").filter(has_text=first)
+    expect(withdrawn.locator(".channel__label")).to_have_text(
+        "Permission withdrawn", timeout=TIMEOUT
+    )
+    with partner_scope(partner):
+        assert ApiKey.objects.filter(revoked_at__isnull=True).count() == 1
+        assert ApiKey.objects.filter(revoked_reason="permission withdrawn").count() == 1

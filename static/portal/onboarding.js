@@ -7,7 +7,6 @@
   if (!root) return;
   var origin = root.getAttribute("data-origin");
   var statusUrl = root.getAttribute("data-status-url");
-  var launch = root.querySelector("[data-launch]");
   var launchForm = root.querySelector("[data-launch-form]");
   var popup = null;
   var watcher = null;
@@ -22,13 +21,27 @@
   // Opens the named popup synchronously in the click handler (popup blockers allow that),
   // then posts the launch form into it: launching is a POST, with the form's CSRF token.
   function open(event) {
+    var form = (event && event.currentTarget.form) || launchForm;
     if (event) event.preventDefault();
     popup = window.open("", "dialog360", "popup=yes,width=600,height=900");
     if (!popup || popup.closed) {
+      if (form !== launchForm) {
+        form.target = "_self"; // no notice to show here: go on in this tab
+        form.submit();
+        return;
+      }
       show("blocked");
       return;
     }
-    launchForm.submit();
+    launchForm = form;
+    form.submit();
+    // Follow along again, also after "Add or remove a number" on a finished page (then until
+    // the polling bound: the new visit's numbers arrive after the page already said done).
+    relaunched = finished;
+    finished = false;
+    pollDelay = pollFirst;
+    pollStarted = Date.now();
+    schedule();
     show("waiting");
     clearInterval(watcher);
     watcher = setInterval(function () {
@@ -50,6 +63,7 @@
   var pollDelay = pollFirst;
   var pollStarted = Date.now();
   var finished = false;
+  var relaunched = false;
 
   function schedule() {
     clearTimeout(poller);
@@ -76,10 +90,11 @@
     var snapshot = JSON.stringify(data);
     if (snapshot === last) return data; // unchanged: keep the live region quiet
     last = snapshot;
-    if (data.done || data.dead_end) {
+    if ((data.done && !relaunched) || data.dead_end) {
       finished = true;
       clearTimeout(poller);
     }
+    root.querySelector("[data-manage]").hidden = !data.done;
     var deadEnd = root.querySelector("[data-dead-end]");
     deadEnd.querySelector("[data-dead-end-text]").textContent = data.dead_end;
     deadEnd.hidden = !data.dead_end;
@@ -150,7 +165,9 @@
     stateWords[element.getAttribute("data-state-word")] = element.textContent;
   });
 
-  if (launch) launch.addEventListener("click", open);
+  root.querySelectorAll("[data-launch]").forEach(function (button) {
+    button.addEventListener("click", open);
+  });
   root.querySelector("[data-check-again]").addEventListener("click", pollAgain);
   root.querySelectorAll("[data-retry]").forEach(function (button) {
     button.addEventListener("click", open);
