@@ -9,10 +9,11 @@ import django_filters as filters
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from channels.models import Channel
+from channels.lifecycle import KEY_STATUSES
+from channels.models import ApiKey, Channel
 from clients.models import Client, Invite, Onboarding
 from dialog360.io_link import normalize_number
 
@@ -56,8 +57,50 @@ class UtcDateTimeFilter(filters.IsoDateTimeFilter):
     field_class = UtcDateTimeField
 
 
+STEPS = [
+    ("started", "Signed up; 360Dialog's popup not opened yet"),
+    ("opened", "In 360Dialog's popup"),
+    ("returned", "Back from 360Dialog; no number running yet"),
+    ("running", "A number is running; no API key yet"),
+    ("key", "An API key is stored; not live yet"),
+    ("live", "Live"),
+    ("failed", "Failed"),
+    ("expired", "Expired"),
+]
+
+
+def _step_conditions() -> dict[str, Q]:
+    """Where each onboarding is: the furthest step it reached, while it is open."""
+    has_key = Exists(
+        ApiKey.objects.filter(channel__onboarding=OuterRef("pk"), revoked_at__isnull=True)
+    )
+    running = Exists(Channel.objects.filter(onboarding=OuterRef("pk"), status__in=KEY_STATUSES))
+    is_open = Q(status__in=OPEN_STATUSES)
+    return {
+        "key": is_open & Q(has_key),
+        "running": is_open & ~Q(has_key) & Q(running),
+        "returned": is_open & ~Q(has_key) & ~Q(running) & Q(returned_at__isnull=False),
+        "opened": is_open
+        & ~Q(has_key)
+        & ~Q(running)
+        & Q(returned_at__isnull=True, opened_at__isnull=False),
+        "started": is_open
+        & ~Q(has_key)
+        & ~Q(running)
+        & Q(returned_at__isnull=True, opened_at__isnull=True),
+        "live": Q(status=Onboarding.Status.LIVE),
+        "failed": Q(status=Onboarding.Status.FAILED),
+        "expired": Q(status=Onboarding.Status.EXPIRED),
+    }
+
+
 class OnboardingFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=Onboarding.Status.choices)
+    step = filters.MultipleChoiceFilter(
+        choices=STEPS,
+        method="filter_step",
+        label="Where it is now: the furthest step reached (several: any of them).",
+    )
     stuck = filters.BooleanFilter(
         method="filter_stuck",
         label=f"Not finished and unchanged for {settings.API_STUCK_AFTER_HOURS:g} hours or more.",
@@ -74,6 +117,15 @@ class OnboardingFilter(filters.FilterSet):
     class Meta:
         model = Onboarding
         fields: list[str] = []
+
+    def filter_step(self, queryset: QuerySet[Any], name: str, value: list[str]) -> Any:
+        if not value:
+            return queryset
+        conditions = _step_conditions()
+        wanted = Q()
+        for step in value:
+            wanted |= conditions[step]
+        return queryset.filter(wanted)
 
     def filter_stuck(self, queryset: QuerySet[Any], name: str, value: bool | None) -> Any:
         if value is None:

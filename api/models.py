@@ -19,6 +19,7 @@ class ApiToken(TenantModel, TimeStampedModel):
         READ = "read", "read: onboardings, clients, channels, events"
         INVITES = "invites", "invites: create and revoke invites"
         KEYS = "keys", "keys: read a channel's API key"
+        ENDPOINTS = "endpoints", "endpoints: list, add, rotate and disable outbound endpoints"
 
     name = models.CharField(max_length=100, help_text="Who uses it, e.g. “CRM sync”.")
     scopes = ArrayField(models.CharField(max_length=16, choices=Scope.choices), default=list)
@@ -44,7 +45,7 @@ class ApiToken(TenantModel, TimeStampedModel):
             models.UniqueConstraint(fields=["partner", "name"], name="apitoken_unique_name"),
             models.CheckConstraint(
                 name="apitoken_known_scopes",
-                condition=Q(scopes__contained_by=["read", "invites", "keys"]),
+                condition=Q(scopes__contained_by=["read", "invites", "keys", "endpoints"]),
             ),
         ]
 

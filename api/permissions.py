@@ -26,4 +26,4 @@ class HasScope(BasePermission):
 def scope_needed(view: Any) -> str:
     scopes: dict[str, str] = getattr(view, "required_scopes", {})
     action = getattr(view, "action", None) or (view.request.method or "").lower()
-    return scopes.get(action, ApiToken.Scope.READ)
+    return str(scopes.get(action, ApiToken.Scope.READ))

@@ -12,6 +12,9 @@ from rest_framework import serializers
 from channels.models import ApiKey, Channel
 from clients.models import Client, Invite, Onboarding
 from dialog360.io_link import normalize_number
+from events.models import EVENT_TYPES
+from outbound.http import RefusedURLError, url_check
+from outbound.models import Endpoint
 
 
 class OnboardingSerializer(serializers.ModelSerializer[Onboarding]):
@@ -186,3 +189,63 @@ class ResyncSerializer(serializers.Serializer[Any]):
     check = serializers.CharField(help_text="What was queued.")
     resource = serializers.CharField(help_text="Where the result shows: GET this URL.")
     events = serializers.CharField(help_text="The events feed where changes will appear.")
+
+
+class EndpointSerializer(serializers.ModelSerializer[Endpoint]):
+    """An outbound endpoint; its signing secret is shown only when made or rotated."""
+
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    url = serializers.URLField(
+        max_length=500, help_text="Where events are POSTed; https:// (outside development)."
+    )
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(EVENT_TYPES)),
+        required=False,
+        max_length=len(EVENT_TYPES),
+        help_text="The events it wants; empty or left out: every event.",
+    )
+
+    class Meta:
+        model = Endpoint
+        fields = [
+            "id",
+            "url",
+            "event_types",
+            "enabled",
+            "failing_since",
+            "disabled_reason",
+            "created_at",
+        ]
+        read_only_fields = ["id", "enabled", "failing_since", "disabled_reason", "created_at"]
+
+    def validate_url(self, value: str) -> str:
+        try:
+            url_check(value)
+        except RefusedURLError as error:
+            raise serializers.ValidationError(str(error)) from None
+        return value
+
+    def validate_event_types(self, value: list[str]) -> list[str]:
+        return sorted(set(value), key=EVENT_TYPES.index)
+
+
+class EndpointSecretSerializer(EndpointSerializer):
+    secret = serializers.CharField(
+        read_only=True,
+        help_text="The Standard Webhooks signing secret (whsec_…); shown only now.",
+    )
+    previous_secret_until = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="After a rotation: until when the old secret still signs too.",
+    )
+
+    class Meta(EndpointSerializer.Meta):
+        fields = [*EndpointSerializer.Meta.fields, "secret", "previous_secret_until"]
+        read_only_fields = [*EndpointSerializer.Meta.read_only_fields, "secret"]
+
+
+class EndpointDisableSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(
+        max_length=200, required=False, default="disabled through the API"
+    )

@@ -23,6 +23,7 @@ router.register("clients", views.ClientViewSet, basename="client")
 router.register("channels", views.ChannelViewSet, basename="channel")
 router.register("invites", views.InviteViewSet, basename="invite")
 router.register("events", views.EventViewSet, basename="event")
+router.register("endpoints", views.EndpointViewSet, basename="endpoint")
 
 # The schema and its docs page are public: they describe, they hold no partner's data.
 public: dict[str, Any] = {

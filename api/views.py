@@ -20,6 +20,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,6 +36,9 @@ from api.serializers import (
     ApiKeySerializer,
     ChannelSerializer,
     ClientSerializer,
+    EndpointDisableSerializer,
+    EndpointSecretSerializer,
+    EndpointSerializer,
     InviteCreatedSerializer,
     InviteSerializer,
     OnboardingSerializer,
@@ -59,6 +63,8 @@ from channels.models import ApiKey, Channel
 from clients.models import Client, Invite, Onboarding
 from events.models import DomainEvent
 from events.services import event_document
+from outbound.models import Endpoint
+from outbound.services import endpoint_create, endpoint_disable, endpoint_secret_rotate
 from portal.client_ip import client_ip
 from portal.models import Partner
 from portal.tenancy import partner_scope
@@ -330,6 +336,89 @@ class InviteViewSet(
     def revoke(self, request: Request, id: str) -> Response:
         invite = invite_revoke(invite=self.get_object())
         return Response(InviteSerializer(invite).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List outbound endpoints",
+        responses={200: EndpointSerializer, **problems(400, 403)},
+    ),
+    retrieve=extend_schema(
+        summary="One outbound endpoint",
+        responses={200: EndpointSerializer, **problems(403, 404)},
+    ),
+    create=extend_schema(
+        summary="Add an outbound endpoint",
+        description="Events are POSTed to it, signed per Standard Webhooks with the `secret` "
+        "in the answer: shown this once (only an encrypted copy is kept).",
+        request=EndpointSerializer,
+        responses={201: EndpointSecretSerializer, **problems(400, 403)},
+    ),
+)
+class EndpointViewSet(
+    PublicIdLookup,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    PartnerApiView,
+):
+    serializer_class = EndpointSerializer
+    filter_backends = [OrderingFilter]
+    lookup_field = "public_id"
+    required_scopes = {
+        action: ApiToken.Scope.ENDPOINTS
+        for action in ("list", "retrieve", "create", "rotate_secret", "disable")
+    }
+
+    def get_queryset(self) -> QuerySet[Endpoint]:
+        return Endpoint.objects.all()
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = EndpointSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint, secret = endpoint_create(
+            partner=self.partner,
+            url=serializer.validated_data["url"],
+            event_types=serializer.validated_data.get("event_types", []),
+        )
+        return self._secret_answer(endpoint, secret, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Rotate an endpoint's signing secret",
+        description="The new secret is in the answer, shown this once; the old one keeps "
+        "signing alongside it for 24 hours (`previous_secret_until`), so receivers can switch.",
+        request=None,
+        responses={200: EndpointSecretSerializer, **problems(403, 404)},
+    )
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request: Request, id: str) -> Response:
+        endpoint = self.get_object()
+        secret = endpoint_secret_rotate(endpoint=endpoint)
+        return self._secret_answer(endpoint, secret, status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="Disable an endpoint",
+        description="Nothing more is sent to it; its pending deliveries stop. Events stay "
+        "in the feed (`GET /api/v1/events`). Disabling a disabled endpoint changes nothing.",
+        request=EndpointDisableSerializer,
+        responses={200: EndpointSerializer, **problems(400, 403, 404)},
+    )
+    # The reason is optional: a bare POST, form-encoded or not, disables too.
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser, FormParser, MultiPartParser])
+    def disable(self, request: Request, id: str) -> Response:
+        endpoint = self.get_object()  # another partner's id is a 404 whatever the body
+        serializer = EndpointDisableSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint = endpoint_disable(endpoint=endpoint, reason=serializer.validated_data["reason"])
+        return Response(EndpointSerializer(endpoint).data)
+
+    def _secret_answer(self, endpoint: Endpoint, secret: str, code: int) -> Response:
+        data = EndpointSecretSerializer(endpoint).data
+        data["secret"] = secret
+        response = Response(data, status=code)
+        response["Location"] = reverse("api:endpoint-detail", kwargs={"id": endpoint.public_id})
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class EventSerializer(serializers.Serializer[Any]):

@@ -27,6 +27,7 @@ from audit.services import audit_record
 from channels.hub import PartnerNotConnectedError
 from channels.models import ApiKey, Channel
 from channels.provisioning import Outcome, channel_api_key_retry, channel_api_key_rotate
+from clients.event_data import onboarding_data
 from clients.models import Notification, Onboarding, TimelineEntry
 from clients.services import onboarding_status_set, timeline_add
 from console.models import StuckFlag
@@ -37,6 +38,7 @@ from console.selectors import (
     stuck_thresholds_for,
 )
 from dialog360.errors import PartnerApiError
+from events.services import domain_event_record
 from portal.models import Partner, PartnerMembership
 from portal.queueing import enqueue_on_commit
 from portal.ratelimit import Rate
@@ -423,6 +425,18 @@ def stuck_flags_update(*, partner: Partner, now: datetime | None = None) -> Stuc
                 kind=TimelineEntry.Kind.NOTE,
                 message=f"Stuck: {stuck.reason.label} ({stuck.detail}).",
                 data={"stuck": str(stuck.reason), "since": stuck.since.isoformat()},
+            )
+            domain_event_record(
+                partner=partner,
+                type="onboarding.stuck",
+                data=onboarding_data(
+                    onboarding,
+                    stuck={
+                        "reason": str(stuck.reason),
+                        "detail": stuck.detail,
+                        "since": stuck.since.isoformat().replace("+00:00", "Z"),
+                    },
+                ),
             )
         result.flagged += 1
     moved = [pk for pk in flags if pk not in seen]

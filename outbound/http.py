@@ -12,6 +12,8 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -125,7 +127,7 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
                 response.status_code,
                 excerpt[:RESPONSE_READ_CAP].decode("utf-8", "replace"),
                 int((time.monotonic() - started) * 1000),
-                _retry_after(response.headers.get("Retry-After")),
+                retry_after_seconds(response.headers.get("Retry-After")),
             )
     except httpx.HTTPError as error:
         return Answer(
@@ -137,10 +139,19 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
         )
 
 
-def _retry_after(value: str | None) -> float | None:
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait, from either form of Retry-After (RFC 9110): a number of seconds or an
+    HTTP date; None for anything else."""
     if value is None:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # "-0000": a time in UTC, per RFC 5322
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
@@ -13,6 +15,7 @@ from portal.models import HttpsURLField, TenantModel, TimeStampedModel
 class Endpoint(TenantModel, TimeStampedModel):
     """A URL of the partner's platform that receives signed events."""
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     url = HttpsURLField("URL", max_length=500)
     event_types = ArrayField(
         models.CharField(max_length=40, choices=[(t, t) for t in EVENT_TYPES]),

@@ -12,6 +12,8 @@ import random
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,7 +22,7 @@ from events.services import event_document
 from outbound import http
 from outbound.models import Delivery, Endpoint
 from outbound.signing import secret_new, signature_header
-from portal.models import Partner
+from portal.models import Partner, PartnerMembership
 from portal.queueing import enqueue, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -166,13 +168,62 @@ def delivery_attempt(*, delivery_id: int) -> float | None:
 
 
 def _endpoint_disable(endpoint: Endpoint, now: datetime) -> None:
+    reason = f"failing since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC"
     endpoint.enabled = False
-    endpoint.disabled_reason = f"failing since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC"
-    endpoint.save(update_fields=["enabled", "disabled_reason", "updated_at"])
-    logger.warning(
-        "outbound endpoint disabled after failing for 3 days",
-        extra={"partner_id": endpoint.partner_id, "endpoint_id": endpoint.pk},
+    endpoint.disabled_reason = reason
+    # Only the worker that turns it off tells the managers (one mail, however many failed).
+    turned_off = Endpoint.objects.filter(pk=endpoint.pk, enabled=True).update(
+        enabled=False, disabled_reason=reason, updated_at=now
     )
+    if turned_off:
+        logger.warning(
+            "outbound endpoint disabled after failing for 3 days",
+            extra={"partner_id": endpoint.partner_id, "endpoint_id": endpoint.pk},
+        )
+        enqueue_on_commit("outbound.endpoint_disabled_mail", endpoint.partner_id, endpoint.pk)
+
+
+def endpoint_disabled_mail_send(*, endpoint_id: int) -> int:
+    """One mail to the partner's managers: this endpoint was turned off after failing for
+    3 days. Returns how many were told."""
+    endpoint = Endpoint.objects.select_related("partner").get(pk=endpoint_id)
+    partner = endpoint.partner
+    recipients = list(
+        get_user_model()
+        .objects.filter(
+            partner_memberships__partner=partner,
+            partner_memberships__role=PartnerMembership.Role.MANAGER,
+            is_active=True,
+        )
+        .exclude(email="")
+        .order_by("email")
+        .values_list("email", flat=True)
+    )
+    if recipients:
+        send_mail(
+            f"{partner.name}: outbound endpoint disabled",
+            f"The endpoint {endpoint.url} answered no event for 3 days "
+            f"({endpoint.disabled_reason}), so it was disabled: events are not sent to it "
+            "any more. Fix the receiver, then enable it again in the admin "
+            f"({settings.PUBLIC_BASE_URL}/admin/outbound/endpoint/) or add it anew through "
+            "the API; events of the meantime can be fetched from the events feed "
+            "(GET /api/v1/events).\n",
+            settings.DEFAULT_FROM_EMAIL,
+            recipients,
+        )
+    return len(recipients)
+
+
+def endpoint_disable(*, endpoint: Endpoint, reason: str) -> Endpoint:
+    """Turned off on request: nothing more is sent to it; pending deliveries stop."""
+    if endpoint.enabled:
+        endpoint.enabled = False
+        endpoint.disabled_reason = reason[:200]
+        endpoint.save(update_fields=["enabled", "disabled_reason", "updated_at"])
+        Delivery.objects.filter(endpoint=endpoint, status=Delivery.Status.PENDING).update(
+            status=Delivery.Status.FAILED, last_error="endpoint disabled"
+        )
+    return endpoint
 
 
 def deliveries_send_again(*, delivery_ids: list[int]) -> int:

@@ -6,7 +6,12 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from outbound.services import deliveries_sweep, delivery_attempt, domain_event_relay
+from outbound.services import (
+    deliveries_sweep,
+    delivery_attempt,
+    domain_event_relay,
+    endpoint_disabled_mail_send,
+)
 from portal.entry import partner_task_scope
 from portal.tenancy import all_partners_scope
 
@@ -39,3 +44,9 @@ def deliver(self: Task[Any, Any], partner_id: int, delivery_id: int) -> str:
 def sweep() -> int:
     with all_partners_scope():
         return deliveries_sweep()
+
+
+@shared_task(name="outbound.endpoint_disabled_mail", soft_time_limit=30, time_limit=40)
+def endpoint_disabled_mail(partner_id: int, endpoint_id: int) -> int:
+    with partner_task_scope(partner_id):
+        return endpoint_disabled_mail_send(endpoint_id=endpoint_id)

@@ -17,7 +17,7 @@ class ApiTokenFactory(factory.django.DjangoModelFactory[ApiToken]):
 
     partner = factory.SubFactory(PartnerFactory)
     name = factory.Sequence(lambda n: f"token {n}")
-    scopes = factory.LazyFunction(lambda: ["read", "invites", "keys"])
+    scopes = factory.LazyFunction(lambda: ["read", "invites", "keys", "endpoints"])
 
     @classmethod
     def _create(cls, model_class: type[ApiToken], *args: Any, **kwargs: Any) -> ApiToken:

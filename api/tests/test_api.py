@@ -378,7 +378,10 @@ def test_a_post_to_no_endpoint_is_a_404_problem_without_a_csrf_token():
     from django.test import Client as HttpClient
 
     token = ApiTokenFactory.create()
-    response = HttpClient(enforce_csrf_checks=True).post("/api/v1/nothing/here", **bearer(token))
+    authorization = bearer(token)["HTTP_AUTHORIZATION"]
+    response = HttpClient(enforce_csrf_checks=True).post(
+        "/api/v1/nothing/here", HTTP_AUTHORIZATION=authorization
+    )
 
     assert response.status_code == 404
     assert response["Content-Type"] == PROBLEM

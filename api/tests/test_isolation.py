@@ -14,6 +14,7 @@ from channels.tests.factories import ApiKeyFactory
 from clients.tests.factories import OnboardingFactory
 from events.models import DomainEvent
 from events.services import domain_event_record
+from outbound.services import endpoint_create
 from portal.tenancy import partner_scope
 
 pytestmark = pytest.mark.django_db
@@ -29,8 +30,17 @@ OBJECT_ROUTES = [
     ("post", "/api/v1/channels/{channel}/resync"),
     ("get", "/api/v1/invites/{invite}"),
     ("post", "/api/v1/invites/{invite}/revoke"),
+    ("get", "/api/v1/endpoints/{endpoint}"),
+    ("post", "/api/v1/endpoints/{endpoint}/rotate-secret"),
+    ("post", "/api/v1/endpoints/{endpoint}/disable"),
 ]
-LIST_ROUTES = ["/api/v1/onboardings", "/api/v1/clients", "/api/v1/channels", "/api/v1/invites"]
+LIST_ROUTES = [
+    "/api/v1/onboardings",
+    "/api/v1/clients",
+    "/api/v1/channels",
+    "/api/v1/invites",
+    "/api/v1/endpoints",
+]
 
 
 def test_the_route_map_is_complete():
@@ -43,7 +53,10 @@ def test_the_route_map_is_complete():
         if str(top.pattern) == "api/v1/"
         for inc in top.url_patterns  # type: ignore[union-attr]
         for p in getattr(inc, "url_patterns", [inc])
-        if p.name and p.name.endswith(("-detail", "-api-key", "-resync", "-revoke"))
+        if p.name
+        and p.name.endswith(
+            ("-detail", "-api-key", "-resync", "-revoke", "-rotate-secret", "-disable")
+        )
     }
     assert len(names) == len(OBJECT_ROUTES)
 
@@ -57,7 +70,9 @@ def partner_b_objects():
 
     with partner_scope(token_b.partner):
         invite, _ = invite_create(partner=token_b.partner, email="b@b.example")
+        endpoint, _ = endpoint_create(partner=token_b.partner, url="https://b.example/hooks")
     return {
+        "endpoint": endpoint.public_id,
         "onboarding": onboarding.public_id,
         "client": key.channel.client.hub_client_id,
         "channel": key.channel.hub_channel_id,

@@ -4,7 +4,7 @@ retries, and the delivery to a real receiver by a real worker."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,18 +20,21 @@ from conftest import wait_for
 from events.models import DomainEvent
 from events.services import domain_event_record
 from events.signals import domain_event_committed
+from outbound.http import retry_after_seconds
 from outbound.models import Delivery, Endpoint
 from outbound.services import (
     deliveries_sweep,
     delivery_attempt,
     domain_event_relay,
     endpoint_create,
+    endpoint_disabled_mail_send,
     endpoint_secret_rotate,
     retry_delay,
 )
 from outbound.tests.receiver import receiver
+from portal.models import PartnerMembership
 from portal.tenancy import all_partners_scope, partner_scope
-from portal.tests.factories import PartnerFactory
+from portal.tests.factories import MembershipFactory, PartnerFactory
 
 
 def recorded_and_relayed(**kwargs: Any) -> DomainEvent:
@@ -271,3 +274,51 @@ def test_a_real_worker_delivers_after_the_receiver_failed_twice(settled_worker):
     assert [h["webhook-id"] for h, _ in hook.received] == [str(event.public_id)] * 3
     headers, body = hook.received[-1]
     assert Webhook(secret).verify(body, headers)["data"] == {"channel": {"id": "c"}}
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("120", 120.0),
+        ("Sun, 30 Nov 2026 12:02:00 GMT", 120.0),
+        ("Sun, 30 Nov 2026 12:00:00 -0000", 0.0),
+        ("Sun, 30 Nov 2026 11:00:00 GMT", 0.0),  # in the past: at once
+        ("soon", None),
+    ],
+)
+def test_retry_after_is_read_as_seconds_or_as_an_http_date(header, seconds):
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    assert retry_after_seconds(header, now=now) == seconds
+
+
+@pytest.mark.django_db
+def test_the_managers_get_one_mail_when_an_endpoint_is_disabled(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    partner = PartnerFactory.create(name="Acme Hub")
+    MembershipFactory.create(
+        partner=partner, role=PartnerMembership.Role.MANAGER, user__email="mia@acme.example"
+    )
+    MembershipFactory.create(
+        partner=partner, role=PartnerMembership.Role.VIEWER, user__email="vic@acme.example"
+    )
+    with receiver(fail_first=99) as hook, partner_scope(partner):
+        endpoint, _ = endpoint_create(partner=partner, url=hook.url)
+        Endpoint.objects.filter(pk=endpoint.pk).update(
+            failing_since=timezone.now() - timedelta(days=3, minutes=1)
+        )
+        recorded_and_relayed(partner=partner, type="onboarding.started", data={})
+        recorded_and_relayed(partner=partner, type="onboarding.live", data={})
+        first, second = Delivery.objects.order_by("pk")
+        with django_capture_on_commit_callbacks() as disabling:
+            delivery_attempt(delivery_id=first.pk)
+        with django_capture_on_commit_callbacks() as after:
+            delivery_attempt(delivery_id=second.pk)  # the endpoint is off: nothing is sent
+        told = endpoint_disabled_mail_send(endpoint_id=endpoint.pk)
+
+    assert (len(disabling), len(after), len(hook.received)) == (1, 0, 1)
+    assert told == 1
+    [mail] = mailoutbox
+    assert mail.to == ["mia@acme.example"]
+    assert mail.subject == "Acme Hub: outbound endpoint disabled"
+    assert hook.url in mail.body
