@@ -20,8 +20,9 @@ with the portal's database and prints the counts; it exits 1 if one of them is w
                    (database 5, emptied)
 
 Both run with DJANGO_DEBUG=true (the clients speak plain HTTP to 127.0.0.1, where secure cookies
-would not travel) and RETRY_BACKOFF_SECONDS=1 (the scripted Partner API errors are retried in
-seconds instead of minutes). Logs are kept in var/soak-<setup>/.
+would not travel), RETRY_BACKOFF_SECONDS=1 (the scripted Partner API errors are retried in
+seconds instead of minutes) and per-address rate limits raised to 1000 (every client comes from
+127.0.0.1 here). Logs are kept in var/soak-<setup>/.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
 PARTNER_ID = "demoPA"
+# Every simulated client comes from 127.0.0.1: the per-address limits would stop the run.
+LIMITS = {f"RATE_LIMIT_{step}_IP": "1000/600" for step in ("SIGNUP", "LAUNCH", "RETURN", "STATUS")}
 FAULTS = {
     "duplicate_webhooks": True,
     "webhook_order": "shuffle",
@@ -131,6 +134,7 @@ def start_demo(logs: Path) -> Stack:
         "HUBSIM_PORT": str(hub_port),
         "DEMO_DATA_DIR": str(data_dir),
         "RETRY_BACKOFF_SECONDS": "1",
+        **LIMITS,
     }
     demo = spawn("demo", [PYTHON, "scripts/demo.py"], env, logs)
     stack = Stack(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{hub_port}", "", logs, [demo])
@@ -164,6 +168,7 @@ def start_production(logs: Path) -> Stack:
         "PUBLIC_BASE_URL": portal,
         "LOG_FORMAT": "console",
         "RETRY_BACKOFF_SECONDS": "1",
+        **LIMITS,
         "DEMO_ADMIN_PASSWORD": os.urandom(8).hex(),
         "DEMO_DIALOG360_API_KEY": os.urandom(16).hex(),
         "DEMO_DIALOG360_PLATFORM_SECRET": os.urandom(16).hex(),
