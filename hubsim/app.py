@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -14,13 +16,14 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from hubsim.hub import Hub, HubError
-from hubsim.pages import done_page, error_page, permission_page
+from hubsim.pages import done_page, error_page, outbound_page, permission_page
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 Handler = Callable[..., Response]
 MAX_BODY = 64 * 1024
+OUTBOUND_KEPT = 200
 
 URLS = Map(
     [
@@ -63,6 +66,9 @@ URLS = Map(
         Rule("/_sim/channels/<channel_id>", endpoint="sim_channel", methods=["GET"]),
         Rule("/_sim/channels/<channel_id>/permission", endpoint="sim_permission", methods=["POST"]),
         Rule("/_sim/channels/<channel_id>/advance", endpoint="sim_advance", methods=["POST"]),
+        # Not 360Dialog's: a stand-in for the partner's platform, receiving the portal's
+        # outbound events in the demo (GET shows them).
+        Rule("/_sim/outbound", endpoint="sim_outbound", methods=["GET", "POST"]),
     ]
 )
 
@@ -70,6 +76,8 @@ URLS = Map(
 class HubApp:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
+        self.outbound: deque[dict[str, Any]] = deque(maxlen=OUTBOUND_KEPT)
+        self.outbound_lock = threading.Lock()
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -255,6 +263,31 @@ class HubApp:
         if request.method == "POST":
             self.hub.faults_update(_body(request))
         return _json(self.hub.faults.as_dict())
+
+    def sim_outbound(self, request: Request) -> Response:
+        """POST: keep an outbound event (the last OUTBOUND_KEPT), answer 204. GET: the kept
+        ones, newest first, as a page that refreshes itself (or JSON with ?format=json)."""
+        if request.method == "POST":
+            body = request.get_data(cache=False)
+            try:
+                document: Any = json.loads(body)
+            except ValueError:
+                return _api_error(400, "The body is not JSON.")
+            with self.outbound_lock:
+                self.outbound.appendleft(
+                    {
+                        "received_at": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+                        "webhook_id": request.headers.get("webhook-id", ""),
+                        "signed": request.headers.get("webhook-signature", "").startswith("v1,"),
+                        "event": document,
+                    }
+                )
+            return Response(status=204)
+        with self.outbound_lock:
+            received = list(self.outbound)
+        if request.args.get("format") == "json":
+            return _json(received)
+        return _html(outbound_page(received))
 
     def sim_state(self, request: Request) -> Response:
         return _json(self.hub.state())

@@ -1,8 +1,11 @@
-"""The simulator's HTML: the IO permission page, its error page and the finished page."""
+"""The simulator's HTML: the IO permission page, its error page, the finished page, and the
+demo's page of outbound events received."""
 
 from __future__ import annotations
 
+import json
 from html import escape
+from typing import Any
 
 from hubsim.hub import Channel, IoSession, Partner
 
@@ -92,4 +95,24 @@ def error_page(message: str) -> str:
 def done_page() -> str:
     return _page(
         "Done", "<h1>Done</h1><p>Your numbers are connected. You can close this window.</p>"
+    )
+
+
+def outbound_page(received: list[dict[str, Any]]) -> str:
+    """The outbound events the portal sent here, newest first; the page reloads itself."""
+    rows = "".join(
+        f"<li><strong>{escape(str(item['event'].get('type', '?')))}</strong> "
+        f"at {escape(item['received_at'])} UTC · webhook-id {escape(item['webhook_id'])}"
+        f"{' · signed' if item['signed'] else ' · <em>unsigned</em>'}"
+        f"<pre>{escape(json.dumps(item['event'].get('data'), indent=2, sort_keys=True))}</pre>"
+        "</li>"
+        for item in received
+    )
+    body = (
+        "<h1>Outbound events</h1><p>What the portal sent the partner's platform "
+        "(this page stands in for it), newest first; it refreshes every 3 seconds.</p>"
+        + (f"<ol>{rows}</ol>" if rows else "<p>None yet: sign up on the demo signup page.</p>")
+    )
+    return _page("Outbound events", body).replace(
+        "<head>", '<head><meta http-equiv="refresh" content="3">', 1
     )

@@ -110,6 +110,8 @@ def run(data_dir: Path, port: int, hubsim_port: int, database_url: str) -> int:
 
     manage("migrate", "--no-input", "-v", "0")
     manage("demo_setup", "--hubsim-partners", str(hubsim_partners))
+    # The partner's platform stands in as a page of the simulator that shows what arrives.
+    manage("demo_endpoint", "--url", f"http://127.0.0.1:{hubsim_port}/_sim/outbound")
 
     bin_dir = Path(PYTHON).parent
     manager = Manager()
@@ -125,7 +127,8 @@ def run(data_dir: Path, port: int, hubsim_port: int, database_url: str) -> int:
     manager.add_process(
         "worker",
         # One process with a thread pool: a real worker that stops at once on Ctrl-C.
-        f"{bin_dir / 'celery'} -A portal worker -Q default,webhooks,hub --pool threads -c 4 "
+        f"{bin_dir / 'celery'} -A portal worker -Q default,webhooks,hub,outbound "
+        "--pool threads -c 4 "
         "--without-gossip --without-mingle --without-heartbeat -l INFO",
         env=env,
         cwd=str(ROOT),
