@@ -170,6 +170,10 @@ def signup(request: HttpRequest, partner: Partner) -> HttpResponse:
                 if name not in form.errors:
                     for message in messages:
                         form.add_error(name if name in form.fields else None, message)
+        # Focus goes to the first field to correct.
+        first = next((name for name in form.fields if name in form.errors), None)
+        if first is not None:
+            form.fields[first].widget.attrs["autofocus"] = True
     else:
         initial = {"invite": invite_token} if invite else {}
         if invite:

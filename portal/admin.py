@@ -19,6 +19,7 @@ from portal.admin_tenancy import (
     is_superuser,
     partner_access,
 )
+from portal.contrast import brand_warnings
 from portal.models import Partner, PartnerMembership
 from portal.selectors import partner_signup_url, partner_webhook_url, partners_visible
 from portal.services import partner_webhook_token_rotate
@@ -175,6 +176,8 @@ class PartnerAdmin(AllowedLookupsMixin, TenantAccessMixin, admin.ModelAdmin):  #
 
     def save_model(self, request: HttpRequest, obj: Partner, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
+        for warning in brand_warnings(primary=obj.primary_colour, accent=obj.accent_colour):
+            messages.warning(request, warning)
         if not change:
             request.new_webhook_urls = [  # type: ignore[attr-defined]
                 (obj, partner_webhook_url(token=partner_webhook_token_rotate(partner=obj)))

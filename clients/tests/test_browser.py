@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -408,3 +409,47 @@ def test_after_live_add_a_number_and_withdraw_one_on_the_same_onboarding(page, p
     with partner_scope(partner):
         assert ApiKey.objects.filter(revoked_at__isnull=True).count() == 1
         assert ApiKey.objects.filter(revoked_reason="permission withdrawn").count() == 1
+
+
+AXE = Path(__file__).parent / "axe" / "axe.min.js"
+AXE_RUN = """() => axe.run(document, {
+  runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+}).then((result) => result.violations
+  .filter((violation) => ["serious", "critical"].includes(violation.impact))
+  .map((violation) => violation.id + ": "
+    + violation.nodes.map((node) => node.target.join(" ")).join(", ")))"""
+
+
+def axe_violations(page: Page) -> list[str]:
+    """Serious and critical WCAG 2.2 AA violations axe-core finds on the page as it is now
+    (axe is evaluated through the DevTools protocol, so the page's CSP stays as it is)."""
+    page.evaluate(AXE.read_text())
+    return page.evaluate(AXE_RUN)
+
+
+def test_the_client_pages_have_no_serious_accessibility_violations(chromium, page, portal):
+    partner = portal()
+    page.set_content('<html lang="en"><title>t</title><main><img src="x.png"></main></html>')
+    assert axe_violations(page) == ["image-alt: img"]  # the check sees what it should
+    checked = {}
+    page.goto(f"{portal.url}/p/acme/?lang=en")
+    checked["signup"] = axe_violations(page)
+    page.get_by_label("E-mail address").fill("not-an-email")
+    page.get_by_role("button", name="Continue").click()
+    # After a failed submit, focus is on the first field to correct.
+    expect(page.get_by_label("E-mail address")).to_be_focused()
+    checked["signup with errors"] = axe_violations(page)
+    sign_up(page, portal.url)
+    continue_to_the_onboarding_page(page)
+    checked["status, before"] = axe_violations(page)
+    connect_and_grant(page)
+    expect_live(page, partner)
+    checked["status, live"] = axe_violations(page)
+    page.goto(f"{portal.url}/p/acme/r/no-such-token-0000000000/?client=c1&channels=[a1]")
+    checked["error"] = axe_violations(page)
+    page.goto(f"{portal.url}/p/acme/no/such/page/")
+    checked["not found"] = axe_violations(page)
+    page.goto(f"{portal.url}/p/acme/?lang=de")
+    checked["German signup"] = axe_violations(page)
+
+    assert checked == {name: [] for name in checked}

@@ -202,8 +202,8 @@ def test_after_the_return_connect_whatsapp_is_gone(partner):
 
     after = http.get(f"/p/acme/o/{onboarding.public_id}/").content.decode()
 
-    assert "data-launch" in before and "opens in a small window" in before
-    assert "data-launch" not in after and "opens in a small window" not in after
+    assert ">Connect WhatsApp</button>" in before and "opens in a small window" in before
+    assert ">Connect WhatsApp</button>" not in after and "opens in a small window" not in after
 
 
 def test_no_engineering_words_reach_the_client(partner):
