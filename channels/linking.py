@@ -108,9 +108,14 @@ def onboarding_attach_client(*, onboarding: Onboarding, client: Client) -> None:
     stand-in onboarding (made before we knew which one it was) move over to it."""
     onboarding.client = client
     onboarding.save(update_fields=["client", "updated_at"])
-    stand_ins = Onboarding.objects.filter(client=client, started_by_webhook=True).exclude(
-        pk=onboarding.pk
+    stand_in_ids = list(
+        Onboarding.objects.filter(client=client, started_by_webhook=True)
+        .exclude(pk=onboarding.pk)
+        .values_list("pk", flat=True)
     )
+    if not stand_in_ids:
+        return  # nothing arrived before it: no channels to move, none to derive a status from
+    stand_ins = Onboarding.objects.filter(pk__in=stand_in_ids)
     Channel.objects.filter(onboarding__in=stand_ins).update(onboarding=onboarding)
     Notification.objects.filter(onboarding__in=stand_ins).update(onboarding=onboarding)
     TimelineEntry.objects.filter(onboarding__in=stand_ins).exclude(

@@ -49,6 +49,11 @@ class Channel(TenantModel, TimeStampedModel):
     # Why the last attempt to create its API key failed for good (a 4xx, or retries used up).
     api_key_error = models.CharField("API key error", max_length=500, blank=True)
     api_key_error_at = models.DateTimeField("API key error at", null=True, blank=True)
+    # When its key's provisioning was queued; cleared when that run ends. While set (and
+    # recent), further events queue no second one (channels.services.channel_provision_if_due).
+    key_requested_at = models.DateTimeField(
+        "API key requested at", null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -75,6 +75,8 @@ def channel_api_key_provision(
     try:
         with transaction.atomic():
             channel = _locked(channel_id, partner)
+            # Rolled back with the rest when a retryable error propagates: the retry is queued.
+            _request_done(channel)
             current = ApiKey.objects.filter(channel=channel, revoked_at__isnull=True).exists()
             if current and not replace:
                 return Outcome.EXISTS
@@ -113,6 +115,7 @@ def channel_api_key_give_up(*, channel_id: int, reason: str) -> None:
     """Retries ran out: record it where the admin shows it."""
     with transaction.atomic():
         channel = Channel.objects.select_for_update(of=("self",)).get(pk=channel_id)
+        _request_done(channel)
         _record_failure(channel, reason)
 
 
@@ -160,6 +163,13 @@ def _locked(channel_id: int, partner: Partner) -> Channel:
     )
     channel.partner = partner  # known already: no query for it later
     return channel
+
+
+def _request_done(channel: Channel) -> None:
+    """This run answers the queued request: later events may queue another (if still due)."""
+    if channel.key_requested_at is not None:
+        channel.key_requested_at = None
+        channel.save(update_fields=["key_requested_at"])
 
 
 def _note_unknown_keys(channel: Channel, listed: list[ApiKeyInfo]) -> None:

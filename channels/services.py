@@ -5,12 +5,22 @@ Row locks are taken in one order everywhere: a client, then its channel (then th
 by the writes that follow). Two transactions about the same client then queue on the client's
 row instead of each holding what the other waits for. Queries lock only their own rows
 (`select_for_update(of=("self",))`): a joined client is read, not locked, out of that order.
+
+Applying an event about a known channel whose client has nothing new locks the channel alone,
+loaded in one query with its client, onboarding and whether it holds a key, and writes only the
+columns that changed. The client is locked first only when it is written (a new channel, or new
+details); a channel already locked takes its client only if it is free (NOWAIT), so it never
+waits for a client out of order: a busy client fails the event, and its retry takes the order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import timedelta
 from enum import StrEnum
 
+from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from channels.event_data import channel_data
@@ -18,7 +28,7 @@ from channels.lifecycle import EVENT_STATUS, KEY_STATUSES, Move, move
 from channels.linking import onboarding_for_client
 from channels.models import ApiKey, Channel
 from clients.models import TimelineEntry
-from clients.services import client_upsert, timeline_add
+from clients.services import client_changes, client_upsert, timeline_add
 from dialog360.events import ChannelEvent, ChannelNoticeEvent
 from dialog360.objects import ChannelInfo, PayloadError
 from events.services import domain_event_record
@@ -33,27 +43,78 @@ class ChannelNotKnownYetError(Exception):
 
 def channel_get_locked(*, partner: Partner, info: ChannelInfo) -> Channel:
     """The partner's channel with this 360Dialog id, created (with its client) if new, and
-    locked until the caller's transaction ends."""
+    locked until the caller's transaction ends; its client and onboarding are loaded, and
+    whether it holds a current key is known (channel_has_current_key)."""
     if not info.client_id:
         raise PayloadError(f"channel {info.id} names no client (data.client_id)")
-    client = client_upsert(
-        partner=partner,
-        hub_client_id=info.client_id,
-        name=info.client_name,
-        email=info.client_email,
-    )
-    channel, _ = Channel.objects.get_or_create(
-        partner=partner, hub_channel_id=info.id, defaults={"client": client}
-    )
-    # The client is locked already (client_upsert): now the channel, and only the channel.
-    channel = (
-        Channel.objects.select_for_update(of=("self",)).select_related("client").get(pk=channel.pk)
-    )
+    channel = _channel_locked(hub_channel_id=info.id)
+    if channel is not None:
+        client = channel.client
+        if client.hub_client_id != info.client_id or client_changes(
+            client, name=info.client_name, email=info.client_email
+        ):
+            # New details for the client: the channel is locked already, so take the client
+            # only if it is free (see the module docstring).
+            client_upsert(
+                partner=partner,
+                hub_client_id=info.client_id,
+                name=info.client_name,
+                email=info.client_email,
+                nowait=True,
+            )
+    else:
+        client = client_upsert(
+            partner=partner,
+            hub_client_id=info.client_id,
+            name=info.client_name,
+            email=info.client_email,
+        )
+        # The client is locked: whoever else makes this channel waits for it. Look again.
+        channel = _channel_locked(hub_channel_id=info.id)
+        if channel is None:
+            channel = Channel.objects.create(
+                partner=partner,
+                client=client,
+                hub_channel_id=info.id,
+                onboarding=onboarding_for_client(client=client),
+                **{field: value for field, value in _details(info).items() if value},
+            )
+            channel.has_current_key = False  # type: ignore[attr-defined]
     channel.partner = partner  # known already: no query for it later (channel_may_have_key)
     if channel.onboarding_id is None:
         channel.onboarding = onboarding_for_client(client=channel.client)
-        channel.save(update_fields=["onboarding", "updated_at"])
+        channel_save(channel, ["onboarding"])
     return channel
+
+
+def _channel_locked(*, hub_channel_id: str) -> Channel | None:
+    """The channel, locked (its row only), with its client and onboarding and whether it holds
+    a current key: what applying an event reads, in one query."""
+    current_key = ApiKey.objects.filter(channel=OuterRef("pk"), revoked_at__isnull=True)
+    return (
+        Channel.objects.select_for_update(of=("self",))
+        .select_related("client", "onboarding")
+        .annotate(has_current_key=Exists(current_key))
+        .filter(hub_channel_id=hub_channel_id)
+        .first()
+    )
+
+
+def channel_has_current_key(channel: Channel) -> bool:
+    """Whether the channel holds a current key: known from loading it (channel_get_locked),
+    otherwise asked."""
+    known: bool | None = getattr(channel, "has_current_key", None)
+    if known is None:
+        known = ApiKey.objects.filter(channel=channel, revoked_at__isnull=True).exists()
+        channel.has_current_key = known  # type: ignore[attr-defined]
+    return known
+
+
+def channel_save(channel: Channel, fields: Iterable[str]) -> None:
+    """Write these columns of the channel (and updated_at), nothing else; nothing when empty."""
+    names = sorted(set(fields))
+    if names:
+        channel.save(update_fields=[*names, "updated_at"])
 
 
 class Source(StrEnum):
@@ -73,22 +134,28 @@ def channel_advance(
     event: str = "",
     event_id: str | None = None,
     new: bool = False,
+    unsaved: set[str] | None = None,
 ) -> Move:
     """The one place a channel's status moves: forward only, by the lifecycle table
     (channels.lifecycle). 360Dialog's details in `info` are copied, fitted to their columns,
     unless the report is stale or names a status we do not know. One timeline entry says what
     happened (none for a report of the status it already has). `new`: the channel was just made
     from this report, so its earlier status was unknown to the portal. The caller holds the
-    channel's lock; the channel is saved."""
+    channel's lock. The columns that changed are saved, or, given `unsaved`, added to it for
+    the caller to save with its own changes in one UPDATE."""
     step = move(channel.status, status)
     previous = channel.status
+    changed: set[str] = set()
     if info is not None and (new or step in (Move.FORWARD, Move.SAME)):
-        _copy_details(channel, info)
+        changed |= _copy_details(channel, info)
     if step is Move.FORWARD:
         channel.status = status
         channel.status_changed_at = timezone.now()
-    if new or step in (Move.FORWARD, Move.SAME):
-        channel.save()
+        changed |= {"status", "status_changed_at"}
+    if unsaved is not None:
+        unsaved |= changed
+    else:
+        channel_save(channel, changed)
     _advance_record(channel, step, previous, status, source, event, event_id, new)
     if step is Move.FORWARD:
         domain_event_record(
@@ -156,9 +223,11 @@ def _advance_record(
 
 
 def channel_apply_event(*, partner: Partner, event: ChannelEvent) -> Channel:
-    """Apply a lifecycle or permission event: status forward only, permission as announced."""
+    """Apply a lifecycle or permission event: status forward only, permission as announced.
+    The channel's changed columns are written in one UPDATE."""
     info = event.channel
     channel = channel_get_locked(partner=partner, info=info)
+    unsaved: set[str] = set()
     channel_advance(
         channel=channel,
         status=EVENT_STATUS.get(event.type, info.status),
@@ -166,13 +235,23 @@ def channel_apply_event(*, partner: Partner, event: ChannelEvent) -> Channel:
         info=info,
         event=event.type,
         event_id=event.event_id,
+        unsaved=unsaved,
     )
     if event.type == "channel_permission_granted":
-        channel_permission_set(channel=channel, granted=True, source="webhook")
+        channel_permission_set(channel=channel, granted=True, source="webhook", unsaved=unsaved)
     elif event.type == "channel_permission_revoked":
-        channel_permission_set(channel=channel, granted=False, source="webhook")
-    channel_provision_if_due(channel=channel)
+        channel_permission_set(channel=channel, granted=False, source="webhook", unsaved=unsaved)
+    channel_provision_if_due(channel=channel, unsaved=unsaved)
+    channel_save(channel, unsaved)
     return channel
+
+
+NOTICE_CHANGES: dict[str, dict[str, object]] = {
+    "account_violation": {"has_violation": True},
+    "account_restriction": {"is_restricted": True},
+    "cancellation_request": {"cancellation_requested": True},
+    "cancellation_revoke": {"cancellation_requested": False},
+}
 
 
 def channel_apply_notice(*, partner: Partner, event: ChannelNoticeEvent) -> Channel:
@@ -181,28 +260,22 @@ def channel_apply_notice(*, partner: Partner, event: ChannelNoticeEvent) -> Chan
     if event.channel is not None:
         channel = channel_get_locked(partner=partner, info=event.channel)
     else:
-        found = Channel.objects.filter(hub_channel_id=event.channel_id).first()
+        # A notice names no client: the channel alone is locked (it reads no client row).
+        found = _channel_locked(hub_channel_id=event.channel_id)
         if found is None:
             # Ahead of the channel's own events: fail now, and the retry finds the channel.
             raise ChannelNotKnownYetError(
                 f"{event.type} for channel {event.channel_id}, not seen yet"
             )
-        # A notice names no client: the channel alone is locked (it reads no client row).
-        channel = (
-            Channel.objects.select_for_update(of=("self",))
-            .select_related("client")
-            .get(pk=found.pk)
-        )
-    changes: dict[str, dict[str, object]] = {
-        "account_violation": {"has_violation": True},
-        "account_restriction": {"is_restricted": True},
-        "cancellation_request": {"cancellation_requested": True},
-        "cancellation_revoke": {"cancellation_requested": False},
-        "cancellation_processed": {"cancelled_at": channel.cancelled_at or timezone.now()},
-    }
-    for field, value in changes.get(event.type, {}).items():
-        setattr(channel, field, value)
-    channel.save()
+        channel = found
+        channel.partner = partner
+    changes = dict(NOTICE_CHANGES.get(event.type, {}))
+    if event.type == "cancellation_processed":
+        changes["cancelled_at"] = channel.cancelled_at or timezone.now()
+    changed = [field for field, value in changes.items() if getattr(channel, field) != value]
+    for field in changed:
+        setattr(channel, field, changes[field])
+    channel_save(channel, changed)
     if event.type == "cancellation_processed":
         api_keys_revoke(channel=channel, reason="channel cancelled")
     if channel.onboarding is not None:
@@ -215,14 +288,21 @@ def channel_apply_notice(*, partner: Partner, event: ChannelNoticeEvent) -> Chan
     return channel
 
 
-def channel_permission_set(*, channel: Channel, granted: bool, source: str) -> bool:
-    """Record the client's permission; withdrawing it revokes the stored key. True if changed."""
+def channel_permission_set(
+    *, channel: Channel, granted: bool, source: str, unsaved: set[str] | None = None
+) -> bool:
+    """Record the client's permission; withdrawing it revokes the stored key. True if changed.
+    The columns are saved, or added to `unsaved` (as channel_advance)."""
     value = Channel.Permission.GRANTED if granted else Channel.Permission.REVOKED
     if channel.permission == value:
         return False
     channel.permission = value
     channel.permission_changed_at = timezone.now()
-    channel.save(update_fields=["permission", "permission_changed_at", "updated_at"])
+    fields = {"permission", "permission_changed_at"}
+    if unsaved is not None:
+        unsaved |= fields
+    else:
+        channel_save(channel, fields)
     if granted and channel.api_key_error:
         # What made key creation fail may have been the missing permission: try again.
         channel_api_key_error_clear(channel=channel, why="permission granted")
@@ -260,9 +340,12 @@ def channel_api_key_error_clear(*, channel: Channel, why: str) -> None:
 
 def api_keys_revoke(*, channel: Channel, reason: str) -> int:
     """Mark the channel's current key revoked; the number of keys marked."""
+    if not channel_has_current_key(channel):
+        return 0
     revoked = ApiKey.objects.filter(channel=channel, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoked_reason=reason
     )
+    channel.has_current_key = False  # type: ignore[attr-defined]
     if revoked and channel.onboarding is not None:
         timeline_add(
             onboarding=channel.onboarding,
@@ -294,22 +377,36 @@ def channel_may_have_key(channel: Channel) -> bool:
     )
 
 
-def channel_provision_if_due(*, channel: Channel) -> bool:
-    """Enqueue key provisioning after commit when the channel may have a key and has none. A
-    final failure stays final: not retried on the next event about the same state (that sent
-    "needs attention", then "ready", within a second), only once something changes
-    (permission granted anew) or an account manager retries."""
+def channel_provision_if_due(*, channel: Channel, unsaved: set[str] | None = None) -> bool:
+    """Enqueue key provisioning after commit when the channel may have a key, has none, and
+    none is being made. A final failure stays final: not retried on the next event about the
+    same state (that sent "needs attention", then "ready", within a second), only once
+    something changes (permission granted anew) or an account manager retries. A queued or
+    running provisioning is marked on the channel (`key_requested_at`, cleared when it ends):
+    further events queue none until it ends, or until API_KEY_REQUEST_SECONDS have passed (a
+    message the broker lost: reconciliation queues it again then). The marker is saved, or
+    added to `unsaved` (as channel_advance)."""
     if channel.api_key_error or not channel_may_have_key(channel):
         return False
-    if ApiKey.objects.filter(channel=channel, revoked_at__isnull=True).exists():
+    requested = channel.key_requested_at
+    if requested is not None and requested > timezone.now() - timedelta(
+        seconds=settings.API_KEY_REQUEST_SECONDS
+    ):
         return False
+    if channel_has_current_key(channel):
+        return False
+    channel.key_requested_at = timezone.now()
+    if unsaved is not None:
+        unsaved.add("key_requested_at")
+    else:
+        channel.save(update_fields=["key_requested_at"])
     enqueue_on_commit("channels.provision_api_key", channel.partner_id, channel.pk)
     return True
 
 
-def _copy_details(channel: Channel, info: ChannelInfo) -> None:
-    """360Dialog's details of the channel, each fitted to its column; an empty one keeps ours."""
-    values = fitted(
+def _details(info: ChannelInfo) -> dict[str, str]:
+    """360Dialog's details of the channel, each fitted to its column."""
+    return fitted(
         Channel,
         {
             "account_mode": info.account_mode,
@@ -318,6 +415,14 @@ def _copy_details(channel: Channel, info: ChannelInfo) -> None:
             "waba_id": info.waba_id,
         },
     )
-    for field, value in values.items():
-        if value:
+
+
+def _copy_details(channel: Channel, info: ChannelInfo) -> set[str]:
+    """Copy 360Dialog's details onto the channel (an empty one keeps ours); the columns that
+    changed."""
+    changed: set[str] = set()
+    for field, value in _details(info).items():
+        if value and getattr(channel, field) != value:
             setattr(channel, field, value)
+            changed.add(field)
+    return changed

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -27,13 +28,46 @@ def client_upsert(
     info: ClientInfo | None = None,
     name: str = "",
     email: str = "",
+    nowait: bool = False,
 ) -> Client:
     """The partner's client with this 360Dialog id, created if new, updated with what is known
-    (each value fitted to its column: 360Dialog documents no lengths). Runs inside the caller's
-    transaction and scope; the row is locked until it commits."""
-    client, _ = Client.objects.get_or_create(partner=partner, hub_client_id=hub_client_id)
-    client = Client.objects.select_for_update().get(pk=client.pk)
-    values = fitted(
+    (each value fitted to its column: 360Dialog documents no lengths); written only when a
+    value changed. Runs inside the caller's transaction and scope; the row is locked until it
+    commits. `nowait`: raise (django.db.OperationalError) rather than wait for a client another
+    transaction holds."""
+    values = _client_values(info=info, name=name, email=email)
+    client = (
+        Client.objects.select_for_update(nowait=nowait).filter(hub_client_id=hub_client_id).first()
+    )
+    if client is None:
+        try:
+            with transaction.atomic():  # a client made meanwhile is no error: lock that one
+                return Client.objects.create(
+                    partner=partner,
+                    hub_client_id=hub_client_id,
+                    **{field: value for field, value in values.items() if value},
+                )
+        except IntegrityError:
+            client = Client.objects.select_for_update(nowait=nowait).get(
+                hub_client_id=hub_client_id
+            )
+    changed = _changed(client, values)
+    for field, value in changed.items():
+        setattr(client, field, value)
+    if changed:
+        client.save(update_fields=[*changed, "updated_at"])
+    return client
+
+
+def client_changes(
+    client: Client, *, info: ClientInfo | None = None, name: str = "", email: str = ""
+) -> dict[str, str]:
+    """What client_upsert with these values would change on `client` (nothing is written)."""
+    return _changed(client, _client_values(info=info, name=name, email=email))
+
+
+def _client_values(*, info: ClientInfo | None, name: str, email: str) -> dict[str, str]:
+    return fitted(
         Client,
         {
             "name": (info.name if info else "") or name,
@@ -43,14 +77,13 @@ def client_upsert(
             "hub_status": info.status if info else "",
         },
     )
-    changed = [
-        field for field, value in values.items() if value and getattr(client, field) != value
-    ]
-    for field in changed:
-        setattr(client, field, values[field])
-    if changed:
-        client.save(update_fields=[*changed, "updated_at"])
-    return client
+
+
+def _changed(client: Client, values: dict[str, str]) -> dict[str, str]:
+    """The known values that differ from the client's (an empty one keeps the client's)."""
+    return {
+        field: value for field, value in values.items() if value and getattr(client, field) != value
+    }
 
 
 def timeline_add(

@@ -350,6 +350,9 @@ WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
 RETRY_BACKOFF_SECONDS = env.float("RETRY_BACKOFF_SECONDS", default=30.0)
 # Partner API calls before provisioning a key is given up (429, 5xx, transport errors only).
 PARTNER_API_MAX_RETRIES = env.int("PARTNER_API_MAX_RETRIES", default=8)
+# While a channel's key provisioning is queued or running, events about the channel queue no
+# second one; after this many seconds one is queued again (a message the broker lost).
+API_KEY_REQUEST_SECONDS = env.int("API_KEY_REQUEST_SECONDS", default=600)
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- Rate limits on the public pages ------------------------------------------------------------

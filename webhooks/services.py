@@ -143,34 +143,70 @@ def enqueue_processing(event: WebhookEvent) -> bool:
 
 
 def webhook_event_process(*, partner: Partner, event_pk: int) -> str:
-    """Apply the event once; its status afterwards. Runs in the partner's scope."""
+    """Apply the event once; its status afterwards. Runs in the partner's scope.
+
+    The event is claimed and marked processed by one UPDATE, which holds its row lock until the
+    handler's work commits: a second run waits for it, then finds the event done. A failing
+    handler rolls the claim back with its own work, and the failure is recorded apart."""
     try:
         with transaction.atomic():
-            event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
-            if event.status not in (Status.RECEIVED, Status.FAILED):
-                return event.status  # done by an earlier run
-            if event.status == Status.FAILED and (
-                event.next_attempt_at is None or event.next_attempt_at > timezone.now()
-            ):
-                return event.status  # its retry is not due (or it was given up: replay it)
-            outcome: str
-            try:
-                with transaction.atomic():  # a payload error undoes what the handler began
-                    parsed = parse_event(event.payload or {})
-                    outcome = event_dispatch(partner=partner, event=parsed)
-                event.last_error = ""
-            except PayloadError as problem:
-                outcome, event.last_error = Status.MALFORMED, str(problem)
-            event.status = outcome
-            event.attempts += 1
-            event.processed_at = timezone.now()
-            event.next_attempt_at = None
-            event.traceback = ""
-            event.save()
+            payload = _claim(partner_id=partner.pk, event_pk=event_pk)
+            if payload is None:
+                # Done by an earlier run, or a failed one whose retry is not due (or that was
+                # given up: replay it).
+                return str(WebhookEvent.objects.values_list("status", flat=True).get(pk=event_pk))
+            outcome = event_dispatch(partner=partner, event=parse_event(payload))
+            if outcome != Status.PROCESSED:
+                WebhookEvent.objects.filter(pk=event_pk).update(status=outcome)
             return outcome
+    except PayloadError as problem:
+        _record_malformed(event_pk, problem)
+        return Status.MALFORMED
     except Exception as problem:
         _record_failure(event_pk, problem)
         return Status.FAILED
+
+
+# The claim: only an event waiting (received), or failed with its retry due, is taken; it is
+# marked processed at once (the handler's outcome corrects it when it is not) and its payload
+# read back, in one statement that locks the row until the transaction ends. The raw body is
+# never rewritten.
+_CLAIM = f"""
+UPDATE {_table}
+SET status = %s, attempts = attempts + 1, processed_at = %s, next_attempt_at = NULL,
+    last_error = '', traceback = ''
+WHERE id = %s AND partner_id = %s
+  AND (status = %s OR (status = %s AND next_attempt_at <= %s))
+RETURNING payload
+"""  # noqa: S608 - the table name is ours; every value is a parameter
+
+
+def _claim(*, partner_id: int, event_pk: int) -> dict[str, object] | None:
+    """The event's payload ({} when it has none) if it was due and is now claimed, else None."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM,
+            [Status.PROCESSED, now, event_pk, partner_id, Status.RECEIVED, Status.FAILED, now],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    payload = json.loads(row[0]) if isinstance(row[0], str | bytes) else row[0]
+    return payload if isinstance(payload, dict) else {}
+
+
+def _record_malformed(event_pk: int, problem: PayloadError) -> None:
+    """A known event that lacks what the portal relies on: kept, not acted on, not retried.
+    Whatever its handler began was rolled back."""
+    WebhookEvent.objects.filter(pk=event_pk, status__in=[Status.RECEIVED, Status.FAILED]).update(
+        status=Status.MALFORMED,
+        attempts=F("attempts") + 1,
+        processed_at=timezone.now(),
+        next_attempt_at=None,
+        last_error=str(problem),
+        traceback="",
+    )
 
 
 def _record_failure(event_pk: int, problem: Exception) -> None:

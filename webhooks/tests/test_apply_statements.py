@@ -1,0 +1,306 @@
+"""Applying an event costs a fixed, small number of SQL statements: the event is claimed by one
+UPDATE, the channel is loaded and locked (its row only) with what the handler needs in one
+query, only changed columns are written, one timeline entry per change, and no client write when
+nothing about the client changed. Counts include the transaction's own statements (BEGIN and
+COMMIT, or a savepoint's two inside a test's transaction)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from channels.models import ApiKey, Channel
+from channels.provisioning import channel_api_key_give_up
+from channels.services import channel_provision_if_due
+from channels.tests.factories import ApiKeyFactory
+from clients.models import Client, TimelineEntry
+from clients.proof import onboarding_link_code
+from clients.tests.factories import OnboardingFactory
+from portal.models import Partner
+from portal.tenancy import partner_scope
+from portal.tests.factories import PartnerFactory
+from webhooks.models import WebhookEvent
+from webhooks.services import webhook_event_process, webhook_receive
+from webhooks.tests.helpers import body_of, channel_event, fixture
+
+pytestmark = pytest.mark.django_db
+Status = WebhookEvent.Status
+
+
+@pytest.fixture
+def partner() -> Partner:
+    return PartnerFactory.create(payment_mode=Partner.PaymentMode.PARTNER)
+
+
+@pytest.fixture
+def direct() -> Partner:
+    return PartnerFactory.create(payment_mode=Partner.PaymentMode.DIRECT)
+
+
+def store(partner: Partner, payload: dict[str, object]) -> int:
+    received = webhook_receive(partner=partner, body=body_of(payload), headers={})
+    assert received.event_pk is not None
+    return received.event_pk
+
+
+def applied(partner: Partner, payload: dict[str, object]) -> list[str]:
+    """Process one stored delivery; the SQL it ran."""
+    event_pk = store(partner, payload)
+    with partner_scope(partner), CaptureQueriesContext(connection) as queries:
+        outcome = webhook_event_process(partner=partner, event_pk=event_pk)
+    assert outcome == Status.PROCESSED
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def linked(partner: Partner) -> None:
+    """An onboarding that client_created linked to its client, as in every normal signup."""
+    with partner_scope(partner):
+        onboarding = OnboardingFactory.create(partner=partner)
+    payload = fixture("client_created")
+    payload["data"]["client"]["partner_payload"] = onboarding_link_code(onboarding)
+    applied(partner, payload)
+
+
+def walk_to(partner: Partner, status: str) -> None:
+    for event in ("channel_created", "channel_submitted", "channel_ready", "channel_running"):
+        applied(partner, channel_event(event))
+        if event == f"channel_{status}":
+            return
+
+
+def test_client_created_linking_its_onboarding(partner, django_assert_max_num_queries):
+    with partner_scope(partner):
+        onboarding = OnboardingFactory.create(partner=partner)
+    payload = fixture("client_created")
+    payload["data"]["client"]["partner_payload"] = onboarding_link_code(onboarding)
+    event_pk = store(partner, payload)
+
+    # claim, client looked up and made (savepoint, insert), onboarding locked and linked, its
+    # stand-ins looked for, + the transaction's two
+    with partner_scope(partner), django_assert_max_num_queries(10):
+        assert webhook_event_process(partner=partner, event_pk=event_pk) == Status.PROCESSED
+
+
+def test_channel_created_for_a_known_client(partner, django_assert_max_num_queries):
+    linked(partner)
+    event_pk = store(partner, channel_event("channel_created"))
+
+    # claim, channel looked up, client locked, channel looked up again under the client's lock,
+    # onboarding, channel inserted with its details, + the transaction's two
+    with partner_scope(partner), django_assert_max_num_queries(8):
+        assert webhook_event_process(partner=partner, event_pk=event_pk) == Status.PROCESSED
+    with partner_scope(partner):
+        channel = Channel.objects.get()
+    assert (channel.status, channel.phone_number, channel.onboarding is not None) == (
+        "created",
+        "4915112345678",
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "before"),
+    [
+        ("channel_submitted", "created"),
+        ("channel_ready", "submitted"),
+        ("channel_running", "ready"),
+        ("channel_live", "running"),
+    ],
+)
+def test_a_lifecycle_step_is_five_statements(partner, event, before):
+    linked(partner)
+    walk_to(partner, before)
+
+    sql = applied(partner, channel_event(event))
+
+    # claim the event, load and lock the channel, one timeline entry, one outbox row, update
+    # the channel's changed columns; + the transaction's two
+    assert [shape(statement) for statement in sql[1:-1]] == [
+        "UPDATE webhooks_webhookevent",
+        'SELECT "channels_channel"."id",',
+        'INSERT INTO "clients_timelineentry"',
+        'INSERT INTO "events_domainevent"',
+        'UPDATE "channels_channel"',
+    ]
+    assert len(sql) == 7
+    assert sql[2].endswith('FOR UPDATE OF "channels_channel"')  # the channel's row only
+    written = set(re.findall(r'"(\w+)" = ', sql[5].split(" WHERE ")[0]))
+    expected = {"status", "status_changed_at", "updated_at"}
+    if event == "channel_running":
+        expected.add("key_requested_at")  # its key is queued, once
+    assert written == expected  # changed columns only
+    assert "raw_body" not in sql[1]  # the stored delivery is not rewritten
+
+
+def shape(statement: str) -> str:
+    words = statement.split()
+    return " ".join(words[:3] if words[0] == "INSERT" else words[:2])
+
+
+@pytest.mark.parametrize(
+    "event", ["channel_submitted", "channel_ready", "channel_running", "channel_live"]
+)
+def test_every_lifecycle_step_within_seven_statements(
+    partner, event, django_assert_max_num_queries
+):
+    linked(partner)
+    applied(partner, channel_event("channel_created"))
+    event_pk = store(partner, channel_event(event))
+
+    with partner_scope(partner), django_assert_max_num_queries(7):
+        assert webhook_event_process(partner=partner, event_pk=event_pk) == Status.PROCESSED
+
+
+def test_a_stale_event_costs_its_timeline_entry_only(partner, django_assert_max_num_queries):
+    linked(partner)
+    walk_to(partner, "ready")
+    event_pk = store(partner, channel_event("channel_created", event_id="late"))
+
+    with partner_scope(partner), django_assert_max_num_queries(5):
+        assert webhook_event_process(partner=partner, event_pk=event_pk) == Status.PROCESSED
+    with partner_scope(partner):
+        assert TimelineEntry.objects.filter(kind=TimelineEntry.Kind.STALE_EVENT).count() == 1
+
+
+def test_a_redelivery_with_a_new_id_writes_nothing_but_the_event(
+    partner, django_assert_max_num_queries
+):
+    linked(partner)
+    walk_to(partner, "ready")
+    event_pk = store(partner, channel_event("channel_ready", event_id="again"))
+
+    with partner_scope(partner), django_assert_max_num_queries(4):
+        assert webhook_event_process(partner=partner, event_pk=event_pk) == Status.PROCESSED
+
+
+def test_the_permission_granted(direct, django_assert_max_num_queries):
+    linked(direct)
+    walk_to(direct, "running")
+    event_pk = store(direct, channel_event("channel_permission_granted", status="running"))
+
+    # claim, load, one UPDATE (permission and the key's request), timeline, outbox, + two
+    with partner_scope(direct), django_assert_max_num_queries(7):
+        assert webhook_event_process(partner=direct, event_pk=event_pk) == Status.PROCESSED
+    with partner_scope(direct):
+        channel = Channel.objects.get()
+    assert channel.permission == "granted"
+    assert channel.key_requested_at is not None
+
+
+def test_the_permission_withdrawn_with_a_key(direct, django_assert_max_num_queries):
+    linked(direct)
+    walk_to(direct, "running")
+    with partner_scope(direct):
+        ApiKeyFactory.create(channel=Channel.objects.get())
+    event_pk = store(direct, channel_event("channel_permission_revoked", status="running"))
+
+    # two changes (the key revoked, the permission withdrawn), each a timeline entry and an
+    # outbox row, the key and the channel updated once each
+    with partner_scope(direct), django_assert_max_num_queries(10):
+        assert webhook_event_process(partner=direct, event_pk=event_pk) == Status.PROCESSED
+    with partner_scope(direct):
+        assert ApiKey.objects.get().revoked_at is not None
+
+
+@pytest.mark.parametrize(
+    "notice", ["account_violation", "account_restriction", "cancellation_request"]
+)
+def test_a_notice(partner, notice, django_assert_max_num_queries):
+    linked(partner)
+    walk_to(partner, "running")
+    event_pk = store(
+        partner, {"id": f"n-{notice}", "event": notice, "data": {"channel_id": "y9MiLoCH"}}
+    )
+
+    # claim, load, update the flag, timeline, + two
+    with partner_scope(partner), django_assert_max_num_queries(6):
+        assert webhook_event_process(partner=partner, event_pk=event_pk) == Status.PROCESSED
+
+
+def test_the_receive_path_is_one_statement(partner, django_assert_max_num_queries):
+    with django_assert_max_num_queries(1):
+        store(partner, channel_event("channel_created"))
+
+
+def test_a_client_with_nothing_new_is_not_written(partner):
+    linked(partner)
+    with partner_scope(partner):
+        before = Client.objects.get().updated_at
+
+    statements = [applied(partner, channel_event(event)) for event in ("channel_created",)]
+    statements += [applied(partner, channel_event("channel_submitted"))]
+
+    assert not any(s.startswith('UPDATE "clients_client"') for sql in statements for s in sql)
+    with partner_scope(partner):
+        assert Client.objects.get().updated_at == before
+
+
+def test_new_client_details_on_a_channel_event_are_written(partner):
+    linked(partner)
+    applied(partner, channel_event("channel_created"))
+    payload = channel_event("channel_submitted")
+    payload["data"]["client"]["name"] = "Acme Bakery & Sons"
+
+    applied(partner, payload)
+
+    with partner_scope(partner):
+        assert Client.objects.get().name == "Acme Bakery & Sons"
+
+
+@pytest.fixture
+def queued(monkeypatch) -> list[tuple[object, ...]]:
+    """What channel services queue after commit (nothing is sent)."""
+    sent: list[tuple[object, ...]] = []
+    monkeypatch.setattr(
+        "channels.services.enqueue_on_commit", lambda name, *args: sent.append((name, *args))
+    )
+    return sent
+
+
+def test_key_creation_is_queued_once_while_it_is_pending(partner, queued):
+    linked(partner)
+    walk_to(partner, "ready")
+
+    applied(partner, channel_event("channel_running"))
+    applied(partner, channel_event("channel_live"))
+    applied(partner, channel_event("channel_live", event_id="again"))
+
+    with partner_scope(partner):
+        channel = Channel.objects.get()
+    assert queued == [("channels.provision_api_key", partner.pk, channel.pk)]
+    with partner_scope(partner):
+        assert Channel.objects.get().key_requested_at is not None
+
+
+def test_a_request_ended_or_long_lost_lets_the_key_be_queued_again(partner, settings, queued):
+    settings.API_KEY_REQUEST_SECONDS = 600
+    linked(partner)
+    walk_to(partner, "running")
+    with partner_scope(partner):
+        channel = Channel.objects.get()
+        # The run ended (here: given up, which records the failure and ends the request).
+        channel_api_key_give_up(channel_id=channel.pk, reason="gave up: test")
+        channel.refresh_from_db()
+        assert (channel.key_requested_at, bool(channel.api_key_error)) == (None, True)
+
+        Channel.objects.filter(pk=channel.pk).update(
+            api_key_error="", key_requested_at=timezone.now() - timedelta(seconds=30)
+        )
+        channel.refresh_from_db()
+        channel.partner = partner
+        assert channel_provision_if_due(channel=channel) is False  # still pending
+        queued.clear()
+
+        Channel.objects.filter(pk=channel.pk).update(
+            key_requested_at=timezone.now() - timedelta(seconds=601)
+        )
+        channel.refresh_from_db()
+        channel.partner = partner
+        assert channel_provision_if_due(channel=channel) is True  # its message was lost
+
+    assert queued == [("channels.provision_api_key", partner.pk, channel.pk)]
