@@ -8,6 +8,8 @@ a registered task). Celery routes by the name's app prefix (CELERY_TASK_ROUTES).
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 from typing import Any
 
@@ -35,3 +37,26 @@ def enqueue_on_commit(name: str, *args: Any) -> None:
     """Send the task once the current transaction commits (at once outside a transaction), so
     the worker finds the rows it is about; nothing is sent if the transaction rolls back."""
     transaction.on_commit(lambda: enqueue(name, *args))
+
+
+def queue_oldest(queue: str) -> tuple[str, list[Any]] | None:
+    """The name and arguments of the task waiting longest in `queue` (not yet handed to a
+    worker), or None when the queue is empty, the broker is not Redis, or it cannot be read.
+    Read-only: the message stays where it is."""
+    try:
+        with app.connection_for_read() as connection:
+            channel = connection.default_channel  # type: ignore[attr-defined]
+            client = getattr(channel, "client", None)
+            # kombu's Redis transport pushes on the left and takes from the right.
+            raw = client.lindex(queue, -1) if client is not None else None
+        if raw is None:
+            return None
+        message = json.loads(raw)
+        body = message["body"]
+        if message.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        args = json.loads(body)[0]
+        return str(message["headers"]["task"]), list(args)
+    except Exception:  # an unreadable queue tells us nothing; the caller goes without
+        logger.warning("could not read the oldest message of %s", queue, exc_info=True)
+        return None

@@ -309,6 +309,8 @@ CELERY_TASK_QUEUES = [
     Queue("outbound", routing_key="outbound"),
 ]
 CELERY_TASK_ROUTES = {
+    # The sweep runs on time during a webhook backlog (it reads the backlog; it is not in it).
+    "webhooks.sweep": {"queue": "default"},
     "webhooks.*": {"queue": "webhooks"},
     # Every channels task talks to the Partner API.
     "channels.*": {"queue": "hub"},
@@ -342,8 +344,11 @@ WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=256 * 1024)
 # Seconds a process remembers which partner a webhook URL's token names (and that an unknown one
 # is unknown): a rotated token or a deactivated partner is refused within this time.
 WEBHOOK_PARTNER_CACHE_SECONDS = env.float("WEBHOOK_PARTNER_CACHE_SECONDS", default=5.0)
-# A webhook still unprocessed this many seconds after it arrived is enqueued again by the sweep.
+# A webhook still unprocessed this many seconds after it was enqueued, and not waiting in the
+# queue any more, is enqueued again by the sweep.
 WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=60)
+# The queue webhooks.process_event goes to (CELERY_TASK_ROUTES); the sweep reads its backlog.
+WEBHOOK_QUEUE = "webhooks"
 # Processing attempts before a failing webhook is left `failed` for an account manager.
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
 # First pause before a retry (webhooks, Partner API calls); each further retry doubles it.

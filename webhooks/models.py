@@ -28,6 +28,8 @@ class WebhookEvent(TenantModel):
     )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When its processing was last sent to the broker (on arrival, by the sweep, by a replay).
+    enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
     processed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     traceback = models.TextField(blank=True)

@@ -13,7 +13,7 @@ import json
 import logging
 import traceback
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -24,7 +24,7 @@ from dialog360.events import event_id, event_type, load_payload, parse_event
 from dialog360.objects import PayloadError
 from portal.backoff import backoff_seconds
 from portal.models import Partner
-from portal.queueing import enqueue, enqueue_on_commit
+from portal.queueing import enqueue, enqueue_on_commit, queue_oldest
 from webhooks.handlers import event_dispatch
 from webhooks.models import WebhookEvent
 
@@ -88,9 +88,10 @@ _table = WebhookEvent._meta.db_table
 # duplicate is no error to roll back from. The conflict target is the unique constraint
 # webhookevent_unique_per_partner.
 _INSERT = f"""
-INSERT INTO {_table} (partner_id, received_at, dedupe_key, hub_event_id, event_type, raw_body,
-                      payload, headers, status, attempts, last_error, traceback)
-VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, 0, %s, '')
+INSERT INTO {_table} (partner_id, received_at, enqueued_at, dedupe_key, hub_event_id,
+                      event_type, raw_body, payload, headers, status, attempts, last_error,
+                      traceback)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, 0, %s, '')
 ON CONFLICT (partner_id, dedupe_key) DO NOTHING
 RETURNING id
 """  # noqa: S608 - the table name is ours; every value is a parameter
@@ -108,13 +109,16 @@ def _insert(
     status: str,
     last_error: str,
 ) -> int | None:
-    """The new row's id, or None when the partner has this delivery already."""
+    """The new row's id, or None when the partner has this delivery already. A received
+    event is enqueued right after this statement commits: it is stored as enqueued now."""
+    now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
             _INSERT,
             [
                 partner_id,
-                timezone.now(),
+                now,
+                now if status == Status.RECEIVED else None,
                 dedupe_key,
                 hub_event_id,
                 event_type,
@@ -230,30 +234,47 @@ def _record_failure(event_pk: int, problem: Exception) -> None:
 
 
 def webhook_events_sweep() -> int:
-    """Enqueue every event left `received` for a while (the broker was down, a worker died) and
-    every failed one whose retry is due; the number enqueued. Needs a scope over all partners.
-    A swept `received` event is not swept again for another WEBHOOK_SWEEP_AFTER_SECONDS."""
+    """Enqueue again what the broker lost or a dead worker dropped: events still `received` that
+    were enqueued more than WEBHOOK_SWEEP_AFTER_SECONDS ago, and failed ones whose retry is due
+    and that were not enqueued since; the number enqueued. Needs a scope over all partners.
+
+    An event that only waits its turn behind a backlog is not enqueued twice: the queue is
+    first-in first-out, so every event enqueued since the oldest one still waiting in it is
+    waiting too, and the sweep leaves those alone however long the backlog is."""
     now = timezone.now()
-    wait = timedelta(seconds=settings.WEBHOOK_SWEEP_AFTER_SECONDS)
+    cutoff = now - timedelta(seconds=settings.WEBHOOK_SWEEP_AFTER_SECONDS)
+    waiting_since = _oldest_waiting_enqueued_at()
+    if waiting_since is not None:
+        cutoff = min(cutoff, waiting_since)
+    not_since = Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=cutoff)
     due = WebhookEvent.objects.filter(
-        Q(status=Status.RECEIVED, received_at__lte=now - wait)
-        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        Q(status=Status.RECEIVED)
+        & (Q(enqueued_at__lt=cutoff) | Q(enqueued_at__isnull=True, received_at__lt=cutoff))
         | Q(status=Status.FAILED, next_attempt_at__lte=now)
+        & (not_since | Q(enqueued_at__lt=F("next_attempt_at")))
     ).order_by("received_at")
     events = list(due.only("pk", "partner_id", "status"))
-    # A swept `received` event waits its turn again, however long the queue is.
-    WebhookEvent.objects.filter(
-        pk__in=[event.pk for event in events if event.status == Status.RECEIVED],
-        status=Status.RECEIVED,
-    ).update(next_attempt_at=now + wait)
+    WebhookEvent.objects.filter(pk__in=[event.pk for event in events]).update(enqueued_at=now)
     return sum(enqueue_processing(event) for event in events)
+
+
+def _oldest_waiting_enqueued_at() -> datetime | None:
+    """When the event whose processing waits longest in the broker's queue was enqueued; None
+    when nothing waits (or the queue cannot be read: then only the time counts)."""
+    oldest = queue_oldest(settings.WEBHOOK_QUEUE)
+    if oldest is None or oldest[0] != "webhooks.process_event" or len(oldest[1]) != 2:
+        return None
+    enqueued_at: datetime | None = (
+        WebhookEvent.objects.filter(pk=oldest[1][1]).values_list("enqueued_at", flat=True).first()
+    )
+    return enqueued_at
 
 
 def webhook_event_replay(*, event: WebhookEvent) -> bool:
     """An account manager runs a failed (or malformed, after a fix) event again."""
     updated = WebhookEvent.objects.filter(
         pk=event.pk, status__in=[Status.FAILED, Status.MALFORMED, Status.IGNORED]
-    ).update(status=Status.RECEIVED, next_attempt_at=None)
+    ).update(status=Status.RECEIVED, next_attempt_at=None, enqueued_at=timezone.now())
     if updated:
         enqueue_on_commit("webhooks.process_event", event.partner_id, event.pk)
     return bool(updated)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
 from datetime import timedelta
 
 import pytest
@@ -14,6 +16,7 @@ from clients.models import Client, Onboarding, TimelineEntry
 from clients.proof import onboarding_link_code
 from clients.tests.factories import OnboardingFactory
 from portal.models import Partner
+from portal.queueing import enqueue
 from portal.tenancy import all_partners_scope, partner_scope
 from portal.tests.factories import PartnerFactory
 from portal.tests.faults import database_refuses
@@ -427,9 +430,13 @@ def test_the_sweep_enqueues_stale_received_and_due_failed_events(partner, settin
     )
     now = timezone.now()
     with partner_scope(partner):
-        WebhookEvent.objects.filter(pk=old).update(received_at=now - timedelta(minutes=5))
+        WebhookEvent.objects.filter(pk=old).update(
+            received_at=now - timedelta(minutes=5), enqueued_at=now - timedelta(minutes=5)
+        )
         WebhookEvent.objects.filter(pk=failed_due).update(
-            status=Status.FAILED, next_attempt_at=now - timedelta(seconds=1)
+            status=Status.FAILED,
+            next_attempt_at=now - timedelta(seconds=1),
+            enqueued_at=now - timedelta(minutes=2),
         )
         WebhookEvent.objects.filter(pk=failed_later).update(
             status=Status.FAILED, next_attempt_at=now + timedelta(minutes=1)
@@ -442,10 +449,55 @@ def test_the_sweep_enqueues_stale_received_and_due_failed_events(partner, settin
         first = webhook_events_sweep()
         second = webhook_events_sweep()
 
-    # Picked: the old received one and the due failed one; the old one is not picked again until
-    # WEBHOOK_SWEEP_AFTER_SECONDS have passed. (The messages go to Redis; a test worker, if one
-    # runs, finds none of these uncommitted rows.)
-    assert (first, second) == (2, 1)
+    # Picked: the old received one and the due failed one; neither is picked again until
+    # WEBHOOK_SWEEP_AFTER_SECONDS have passed since the sweep enqueued them. (The messages go to
+    # Redis; a test worker, if one runs, finds none of these uncommitted rows.)
+    assert (first, second) == (2, 0)
+
+
+@pytest.fixture
+def webhook_queue():
+    """The broker's `webhooks` queue (in this test run's Redis database), empty at the start
+    and emptied at the end."""
+    from portal.celery import app
+
+    with app.connection_for_write() as connection:
+        client = connection.default_channel.client  # type: ignore[attr-defined]
+        client.delete("webhooks")
+        yield client
+        client.delete("webhooks")
+
+
+def test_the_sweep_leaves_events_waiting_their_turn_in_a_backlog(partner, settings, webhook_queue):
+    settings.WEBHOOK_SWEEP_AFTER_SECONDS = 60
+    lost, waiting, behind = (
+        store(partner, channel_event("channel_created", event_id=n))
+        for n in ("lost", "waiting", "behind")
+    )
+    now = timezone.now()
+    with partner_scope(partner):
+        for pk, minutes in ((lost, 10), (waiting, 5), (behind, 4)):
+            WebhookEvent.objects.filter(pk=pk).update(enqueued_at=now - timedelta(minutes=minutes))
+    # All three were enqueued minutes ago; the first one's message was lost, the other two wait
+    # in a backlog (no worker runs here).
+    enqueue("webhooks.process_event", partner.pk, waiting)
+    enqueue("webhooks.process_event", partner.pk, behind)
+
+    with all_partners_scope():
+        swept = webhook_events_sweep()
+
+    assert swept == 1
+    assert [queued_event(raw) for raw in webhook_queue.lrange("webhooks", 0, -1)] == [
+        lost,  # the newest message, sent by the sweep
+        behind,
+        waiting,
+    ]
+
+
+def queued_event(raw: bytes) -> int:
+    message = json.loads(raw)
+    args = json.loads(base64.b64decode(message["body"]))[0]
+    return int(args[1])
 
 
 def test_replay_puts_a_failed_event_back(partner, django_capture_on_commit_callbacks, refused_name):
