@@ -209,8 +209,14 @@ def start_production(logs: Path) -> Stack:
                 "3",
             ],
         ),
-        ("worker1", [*celery, "worker", "-Q", "default,webhooks,hub", "-c", "2", "-n", "w1@%h"]),
-        ("worker2", [*celery, "worker", "-Q", "default,webhooks,hub", "-c", "2", "-n", "w2@%h"]),
+        (
+            "worker1",
+            [*celery, "worker", "-Q", "default,webhooks,hub,outbound", "-c", "2", "-n", "w1@%h"],
+        ),
+        (
+            "worker2",
+            [*celery, "worker", "-Q", "default,webhooks,hub,outbound", "-c", "2", "-n", "w2@%h"],
+        ),
         ("beat", [*celery, "beat", "-s", str(logs / "celerybeat-schedule")]),
     ):
         stack.processes.append(spawn(name, command, env, logs))
