@@ -101,7 +101,7 @@ def onboarding_launch(*, onboarding: Onboarding) -> str:
         redirect_url=return_url(partner, token),
         partner=onboarding.partner_payload or onboarding_link_code(onboarding),
         next="signup",
-        lang=onboarding.lang if onboarding.lang in ("en", "de") else "en",  # type: ignore[arg-type]
+        lang=onboarding.lang if onboarding.lang in ("en", "de", "pt") else "en",  # type: ignore[arg-type]
         plan_selection=partner.plan_selection,  # type: ignore[arg-type]
         signature=signature,
     )
