@@ -152,6 +152,8 @@ class Notification(TenantModel):
     kind = models.CharField(max_length=32, choices=Kind.choices)
     subject = models.CharField(max_length=200)
     body = models.TextField()
+    # The same mail as HTML, in the partner's colours and with its logo.
+    html_body = models.TextField(blank=True)
     recipients = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)

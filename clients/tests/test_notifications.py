@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def onboarding():
-    partner = PartnerFactory.create()
+    partner = PartnerFactory.create(
+        slug="acme", name="Acme Telecom", support_email="help@acme.example"
+    )
     MembershipFactory.create(partner=partner, user=UserFactory.create(email="zoe@partner.example"))
     MembershipFactory.create(partner=partner, user=UserFactory.create(email="amy@partner.example"))
     MembershipFactory.create(
@@ -56,11 +58,23 @@ def test_the_client_and_the_managers_are_told_once(
 
     [mail] = mailoutbox
     assert mail.to == ["ada@acme.example", "amy@partner.example", "zoe@partner.example"]
+    assert mail.from_email == "Acme Telecom <onboarding@localhost>"
     assert (mail.subject, mail.body) == (
-        "Your WhatsApp number +4915112345678 is ready",
-        "The WhatsApp number +4915112345678 is connected and its API key is ready. Your "
-        "provider will now set up messaging for you.",
+        "Your WhatsApp number +49 1511 2345678 is ready",
+        "Hello Ada Baker,\n\n"
+        "your WhatsApp number +49 1511 2345678 is connected to Acme Telecom. Acme Telecom can "
+        "now send and receive WhatsApp messages with it.\n\n"
+        f"See the status of your numbers: https://portal.test/p/acme/o/{onboarding.public_id}/"
+        "\n\nQuestions? Write to help@acme.example.",
     )
+    [(html, kind)] = mail.alternatives
+    assert kind == "text/html"
+    assert '<html lang="en">' in html
+    assert (
+        f'<a href="https://portal.test/p/acme/o/{onboarding.public_id}/" style="display:'
+        "inline-block;background:#128c7e;color:#000000;"
+    ) in html
+    assert '<a href="mailto:help@acme.example" style="color:#1f2933;">' in html
     notification.refresh_from_db()
     assert notification.sent_at is not None
 
@@ -121,8 +135,11 @@ def test_the_mail_is_in_the_onboardings_language(onboarding, mailoutbox):
     notification_send(notification_id=notification.pk)
 
     [mail] = mailoutbox
-    assert mail.subject == "Ihre WhatsApp-Nummer +4915112345678 ist bereit"
-    assert mail.body.startswith("Die WhatsApp-Nummer +4915112345678 ist verbunden")
+    assert mail.subject == "Ihre WhatsApp-Nummer +49 1511 2345678 ist bereit"
+    assert mail.body.startswith(
+        "Hallo Ada Baker,\n\nIhre WhatsApp-Nummer +49 1511 2345678 ist mit Acme Telecom verbunden."
+    )
+    assert mail.body.endswith("Fragen? Schreiben Sie an help@acme.example.")
 
 
 def test_a_language_without_mails_gets_english(onboarding):
@@ -130,7 +147,7 @@ def test_a_language_without_mails_gets_english(onboarding):
     notification = create(onboarding)
 
     assert notification is not None
-    assert notification.subject == "Your WhatsApp number +4915112345678 is ready"
+    assert notification.subject == "Your WhatsApp number +49 1511 2345678 is ready"
 
 
 def test_control_characters_never_reach_the_subject(onboarding, mailoutbox):
@@ -148,3 +165,46 @@ def test_control_characters_never_reach_the_subject(onboarding, mailoutbox):
     assert mail.subject == (
         "WhatsApp onboarding of +49151  Bcc: everyone@example.com needs attention"
     )
+
+
+SUBJECTS = {
+    ("en", "key_ready"): "Your WhatsApp number +49 1511 2345678 is ready",
+    ("en", "onboarding_failed"): "WhatsApp onboarding of +49 1511 2345678 needs attention",
+    ("de", "key_ready"): "Ihre WhatsApp-Nummer +49 1511 2345678 ist bereit",
+    ("de", "onboarding_failed"): (
+        "Die WhatsApp-Anmeldung von +49 1511 2345678 braucht Aufmerksamkeit"
+    ),
+    ("pt", "key_ready"): "O seu número de WhatsApp +49 1511 2345678 está pronto",
+    ("pt", "onboarding_failed"): "A ligação do WhatsApp +49 1511 2345678 precisa de atenção",
+}
+CONTACT = {
+    "en": "Questions? Contact Acme Telecom.",
+    "de": "Fragen? Wenden Sie sich an Acme Telecom.",
+    "pt": "Dúvidas? Contacte a Acme Telecom.",
+}
+
+
+@pytest.mark.parametrize(("lang", "kind"), sorted(SUBJECTS))
+def test_every_mail_renders_in_every_language(onboarding, mailoutbox, lang, kind):
+    """A preview of each mail: the partner named, the status page linked, the contact given
+    (here the partner itself: it has no support address), text and HTML."""
+    onboarding.partner.support_email = ""
+    onboarding.partner.logo_url = "https://acme.example/logo.png"
+    onboarding.lang = lang
+    notification = notification_create(
+        onboarding=onboarding, key=f"{kind}:1", kind=kind, context={"number": "+4915112345678"}
+    )
+    assert notification is not None
+    notification_send(notification_id=notification.pk)
+
+    [mail] = mailoutbox
+    status_url = f"https://portal.test/p/acme/o/{onboarding.public_id}/"
+    [(html, _)] = mail.alternatives
+    assert mail.subject == SUBJECTS[lang, kind]
+    assert mail.from_email == "Acme Telecom <onboarding@localhost>"
+    assert "Acme Telecom" in mail.body.split("\n\n")[1]
+    assert mail.body.endswith(f"{status_url}\n\n{CONTACT[lang]}")
+    assert f'<html lang="{lang}">' in html
+    assert '<img src="https://acme.example/logo.png" alt="Acme Telecom"' in html
+    assert f'<a href="{status_url}"' in html and CONTACT[lang] in html
+    assert "{{" not in mail.body + html and "{%" not in mail.body + html
