@@ -128,7 +128,7 @@ def test_the_demo_serves_the_admin_and_a_partner_page_with_a_real_worker(tmp_pat
     assert simulated["require_io_signature"] is True
     assert f"Hub simulator: {hub}/_sim/state" in output
     assert stored.stdout.split() == [channel_id, current_key["fingerprint"]], stored.stderr
-    assert "Subject: Your WhatsApp number +4915112345678 is ready" in output
+    assert "Subject: Your WhatsApp number +49 1511 2345678 is ready" in output
     assert f"Admin:        {base}/admin/   login: admin / " in output
     assert f"Signup page:  {base}/p/demo/" in output
     # Its own PostgreSQL, stopped with the rest; the access log names no webhook token.
