@@ -114,6 +114,15 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def phone_shot(page: Page, name: str) -> None:
+    """The same page on a phone's screen (390 x 844), then back to the desktop size."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, name)
+    if size is not None:
+        page.set_viewport_size(size)
+
+
 def test_signup_popup_grant_and_live(page, portal, hubsim):
     partner = portal()
     page.add_init_script(
@@ -122,6 +131,7 @@ def test_signup_popup_grant_and_live(page, portal, hubsim):
     )
     sign_up(page, portal.url)
     shot(page, "1-signup")
+    phone_shot(page, "1-signup-phone")
     page.get_by_role("button", name="Continue").click()
     onboarding_page_ready(page)
 
@@ -136,6 +146,7 @@ def test_signup_popup_grant_and_live(page, portal, hubsim):
 
     expect_live(page, partner)
     shot(page, "3-status")
+    phone_shot(page, "3-status-phone")
     [channel_id] = [c["id"] for c in hubsim.state()["channels"]]
     assert hubsim.channel(channel_id)["keys_created"] == 1
 
