@@ -5,26 +5,41 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.db.models import Prefetch, QuerySet
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
-from clients.admin import OnboardingAdmin
-from clients.models import Onboarding
+from channels.admin import ApiKeyAdmin, ChannelAdmin
+from channels.models import ApiKey, Channel
+from clients.admin import ClientAdmin, NotificationAdmin, OnboardingAdmin, TimelineEntryAdmin
+from clients.models import Client, Notification, Onboarding, TimelineEntry
 from console.models import StuckFlag, StuckReason, StuckThresholds
-from console.search import onboarding_search
+from console.search import (
+    channel_ids_matching,
+    channel_search,
+    client_search,
+    event_refs,
+    onboarding_ids_matching,
+    onboarding_search,
+    webhook_event_search,
+)
 from console.selectors import channels_with_key_flag, current_step, onboarding_story
 from console.views import ONBOARDING_ACTIONS
-from portal.admin_tenancy import TenantAdmin, partner_access
+from dialog360.events import KNOWN_EVENTS
+from portal.admin_tenancy import PartnerFilter, TenantAdmin, partner_access
 from portal.models import Partner
+from webhooks.admin import WebhookEventAdmin
+from webhooks.models import WebhookEvent
 
 
 class StuckFilter(admin.SimpleListFilter):
@@ -107,7 +122,7 @@ class ConsoleOnboardingAdmin(OnboardingAdmin):
     def get_list_filter(self, request: HttpRequest) -> Any:
         inherited = [f for f in OnboardingAdmin.list_filter if not isinstance(f, str)]
         return [
-            ("partner", admin.RelatedOnlyFieldListFilter),
+            PartnerFilter,
             "status",
             StuckFilter,
             StuckReasonFilter,
@@ -304,3 +319,190 @@ class StuckThresholdsAdmin(TenantAdmin):
         if db_field.name == "partner" and not access.all_partners:
             kwargs["queryset"] = Partner.objects.filter(pk__in=access.partner_ids(managed=True))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# The other lists, searched through indexes (console/search.py) at any data size
+
+
+def _partner_ids(request: HttpRequest) -> list[int]:
+    access = partner_access(request)
+    if access.all_partners:
+        return list(Partner.objects.values_list("pk", flat=True))
+    return access.partner_ids()
+
+
+class ReceivedFilter(admin.SimpleListFilter):
+    """A bounded look back in place of the date drill-down, whose DISTINCT over every event's
+    day reads the whole table."""
+
+    title = "received"
+    parameter_name = "received"
+    SPANS = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7)}
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("1h", "Last hour"), ("24h", "Last 24 hours"), ("7d", "Last 7 days")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        span = self.SPANS.get(self.value() or "")
+        if span is None:
+            return queryset
+        return queryset.filter(received_at__gte=timezone.now() - span)
+
+
+class EventTypeFilter(admin.SimpleListFilter):
+    """The event types 360Dialog is known to send: a fixed list, not a DISTINCT over every
+    stored event."""
+
+    title = "event type"
+    parameter_name = "event_type__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(name, name) for name in sorted(KNOWN_EVENTS)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset if value is None else queryset.filter(event_type=value)
+
+
+class ConsoleWebhookEventAdmin(WebhookEventAdmin):
+    """Each event with the channel and client it is about (linked), searchable by event id,
+    channel or client id, a phone number in any usual format, or a client's name."""
+
+    date_hierarchy = None  # type: ignore[assignment]
+    list_display = [
+        "received_at",
+        "partner",
+        "event_type",
+        "status",
+        "attempts",
+        "hub_event_id",
+        "channel",
+        "client",
+    ]
+    search_help_text = (
+        "Event id, channel or client id, a phone number (+49 151 ..., 0151 ...) or a client's name."
+    )
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        return [PartnerFilter, "status", EventTypeFilter, ReceivedFilter]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        term = search_term.replace("\x00", "")
+        return webhook_event_search(queryset, term, partner_ids=_partner_ids(request)), False
+
+    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
+        """The page's channels and clients, found in two queries, linked from each row."""
+        changelist = super().get_changelist_instance(request)
+        events = list(changelist.result_list)
+        refs = {event.pk: event_refs(event.payload) for event in events}
+        channel_ids = {channel for channel, _ in refs.values() if channel}
+        client_ids = {client for _, client in refs.values() if client}
+        partner_ids = {event.partner_id for event in events}
+        channels = {
+            (row.partner_id, row.hub_channel_id): row
+            for row in Channel.objects.filter(
+                partner_id__in=partner_ids, hub_channel_id__in=channel_ids
+            ).only("pk", "partner_id", "hub_channel_id", "phone_number")
+        }
+        clients = {
+            (row.partner_id, row.hub_client_id): row
+            for row in Client.objects.filter(
+                partner_id__in=partner_ids, hub_client_id__in=client_ids
+            ).only("pk", "partner_id", "hub_client_id", "name")
+        }
+        for event in events:
+            channel_id, client_id = refs[event.pk]
+            event.channel_ref = (channel_id, channels.get((event.partner_id, channel_id)))
+            event.client_ref = (client_id, clients.get((event.partner_id, client_id)))
+        return changelist
+
+    @admin.display(description="channel")
+    def channel(self, obj: WebhookEvent) -> str:
+        hub_id, channel = getattr(obj, "channel_ref", ("", None))
+        if channel is None:
+            return hub_id or "—"
+        url = reverse("admin:channels_channel_change", args=[channel.pk])
+        return format_html('<a href="{}">{}</a> {}', url, channel.label, hub_id)
+
+    @admin.display(description="client")
+    def client(self, obj: WebhookEvent) -> str:
+        hub_id, client = getattr(obj, "client_ref", ("", None))
+        if client is None:
+            return hub_id or "—"
+        url = reverse("admin:clients_client_change", args=[client.pk])
+        return format_html('<a href="{}">{}</a>', url, client.name or hub_id)
+
+
+class ConsoleChannelAdmin(ChannelAdmin):
+    search_help_text = (
+        "Channel or client id, a phone number (+49 151 ..., 0151 ...) or a client's name."
+    )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        return channel_search(queryset, search_term.replace("\x00", "")), False
+
+
+class ConsoleClientAdmin(ClientAdmin):
+    search_help_text = "Client id, CRM reference, a name or e-mail, or a phone number."
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        return client_search(queryset, search_term.replace("\x00", "")), False
+
+
+class ConsoleTimelineEntryAdmin(TimelineEntryAdmin):
+    search_help_text = "The onboarding's e-mail, name, phone number, CRM reference or ids."
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        term = search_term.replace("\x00", "").strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(onboarding_id__in=onboarding_ids_matching(term)), False
+
+
+class ConsoleNotificationAdmin(NotificationAdmin):
+    search_help_text = "What it is about (its key), or the onboarding's e-mail, number or ids."
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        term = search_term.replace("\x00", "").strip()
+        if not term:
+            return queryset, False
+        ids = onboarding_ids_matching(term)
+        return queryset.filter(Q(onboarding_id__in=ids) | Q(key=term)), False
+
+
+class ConsoleApiKeyAdmin(ApiKeyAdmin):
+    search_help_text = "The channel's id or number, the key's fingerprint or its last 4."
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        term = search_term.replace("\x00", "").strip()
+        if not term:
+            return queryset, False
+        match = Q(channel_id__in=channel_ids_matching(term)) | Q(last4=term)
+        if len(term) >= 4:
+            match |= Q(fingerprint__startswith=term.lower())
+        return queryset.filter(match), False
+
+
+for model, console_admin in (
+    (WebhookEvent, ConsoleWebhookEventAdmin),
+    (Channel, ConsoleChannelAdmin),
+    (Client, ConsoleClientAdmin),
+    (TimelineEntry, ConsoleTimelineEntryAdmin),
+    (Notification, ConsoleNotificationAdmin),
+    (ApiKey, ConsoleApiKeyAdmin),
+):
+    admin.site.unregister(model)
+    admin.site.register(model, console_admin)

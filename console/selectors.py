@@ -19,11 +19,11 @@ from django.db.models import (
     F,
     FloatField,
     Func,
+    Min,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
 )
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -226,11 +226,20 @@ def onboarding_story(onboarding: Onboarding) -> Story:
         )
     )
     event_ids = {str(entry.data.get("event_id")) for entry in entries if entry.data.get("event_id")}
-    stored_events = dict(
-        WebhookEvent.objects.filter(hub_event_id__in=event_ids).values_list("hub_event_id", "pk")
-        if event_ids
-        else []
-    )
+    # An event's id is in its dedupe key: the unique index (partner, dedupe_key) finds it.
+    stored_events = {
+        key.removeprefix("id:"): pk
+        for key, pk in (
+            WebhookEvent.objects.filter(
+                partner_id=onboarding.partner_id,
+                dedupe_key__in=[f"id:{event_id}" for event_id in event_ids],
+            )
+            .order_by()
+            .values_list("dedupe_key", "pk")
+            if event_ids
+            else []
+        )
+    }
     events = [
         StoryEvent(
             at=entry.created_at,
@@ -356,16 +365,9 @@ def console_home(*, partners: Iterable[Partner], days: int, now: datetime | None
     onboardings = Onboarding.objects.filter(
         partner_id__in=partner_ids, created_at__gte=since, verified=True
     )
-    first_running = Subquery(
-        Channel.objects.filter(onboarding=OuterRef("pk"), status__in=KEY_STATUSES)
-        .order_by("status_changed_at")
-        .values("status_changed_at")[:1]
-    )
-    first_key = Subquery(
-        ApiKey.objects.filter(channel__onboarding=OuterRef("pk"))
-        .order_by("created_at")
-        .values("created_at")[:1]
-    )
+    # One grouped join (a hash join at scale), not a subquery per onboarding.
+    first_running = Min("channels__status_changed_at", filter=Q(channels__status__in=KEY_STATUSES))
+    first_key = Min("channels__api_keys__created_at")
     totals = onboardings.annotate(running_at=first_running, key_at=first_key).aggregate(
         started=Count("pk"),
         opened=Count("opened_at"),

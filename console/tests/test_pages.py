@@ -162,7 +162,9 @@ def test_home_runs_a_fixed_number_of_queries(manager, alpha, django_assert_max_n
 
 def test_the_story_shows_numbers_masked_keys_and_one_timeline(manager, alpha):
     onboarding = journey(alpha, "alpha1", live=True)
-    event = WebhookEventFactory.create(partner=alpha, hub_event_id="evt_alpha_1")
+    event = WebhookEventFactory.create(
+        partner=alpha, hub_event_id="evt_alpha_1", dedupe_key="id:evt_alpha_1"
+    )
     TimelineEntryFactory.create(
         onboarding=onboarding,
         kind="webhook",

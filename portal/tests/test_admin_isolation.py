@@ -77,7 +77,14 @@ def make_tenant(marker: str) -> Tenant:
         client=client, onboarding=onboarding, hub_channel_id=f"{marker}Chan", phone_name=marker
     )
     api_key = ApiKeyFactory.create(channel=channel, hub_key_id=f"{marker}Key")
-    event = WebhookEventFactory.create(partner=partner, hub_event_id=f"{marker}_evt_1")
+    event = WebhookEventFactory.create(
+        partner=partner,
+        hub_event_id=f"{marker}_evt_1",
+        payload={
+            "event": "channel_running",
+            "data": {"id": channel.hub_channel_id, "client_id": client.hub_client_id},
+        },
+    )
     return Tenant(
         partner=partner,
         rows={
