@@ -8,9 +8,6 @@ Every function runs in its caller's transaction and partner scope.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-
 from django.utils import timezone
 
 from channels.models import ApiKey, Channel
@@ -141,8 +138,6 @@ def onboarding_for_client(*, client: Client) -> Onboarding:
         email=client.email,
         contact_name=client.contact_name,
         partner_payload=client.partner_payload,
-        # Nobody holds a return token for it: store the hash of one nobody ever saw.
-        return_token_hash=hashlib.sha256(secrets.token_bytes(32)).hexdigest(),
         expires_at=timezone.now(),
     )
     timeline_add(

@@ -71,7 +71,11 @@ class Onboarding(TenantModel, TimeStampedModel):
     )
     lang = models.CharField(max_length=8, default="en")
     # Only a SHA-256 of the return token is stored; the token itself lives in the redirect URL.
-    return_token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # NULL until the first launch mints one, and for onboardings nobody launches (stand-ins
+    # made from webhooks, returns without our token).
+    return_token_hash = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
     expires_at = models.DateTimeField()
     opened_at = models.DateTimeField(null=True, blank=True)
     returned_at = models.DateTimeField(null=True, blank=True)

@@ -65,7 +65,6 @@ def onboarding_start(
         phone_number=phone_number,
         lang=lang,
         partner_payload=invite.partner_payload if invite else "",
-        return_token_hash=token_hash(secrets.token_urlsafe(32)),  # replaced at launch
         expires_at=timezone.now() + ONBOARDING_LIFETIME,
     )
     timeline_add(
@@ -139,6 +138,7 @@ def onboarding_return(*, partner: Partner, token: str, redirect: Redirect) -> On
     Locks the client's row before the onboarding's, in the order webhook processing takes them,
     so the two never deadlock."""
     with transaction.atomic():
+        # token_hash is never None, so an onboarding without a token (NULL) is never found.
         found = Onboarding.objects.filter(return_token_hash=token_hash(token)).first()
         if found is None:
             # Looked up across partners on purpose, to say whose it is not.
@@ -183,7 +183,6 @@ def onboarding_return_unverified(*, partner: Partner, redirect: Redirect) -> Onb
             return existing
         onboarding = Onboarding.objects.create(
             partner=partner,
-            return_token_hash=token_hash(secrets.token_urlsafe(32)),
             expires_at=timezone.now() + ONBOARDING_LIFETIME,
             verified=False,
         )
