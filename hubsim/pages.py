@@ -7,7 +7,7 @@ import json
 from html import escape
 from typing import Any
 
-from hubsim.hub import Channel, IoSession, Partner
+from hubsim.state import Channel, IoSession, Partner
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:0;background:#f2f5f7;color:#1d2b36}

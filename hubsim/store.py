@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from hubsim.hub import Hub
+    from hubsim.state import HubState
 
 VERSION = 1
 
 
-def snapshot(hub: Hub) -> dict[str, Any]:
+def snapshot(hub: HubState) -> dict[str, Any]:
     """What is kept; the caller holds the hub's lock."""
     return {
         "version": VERSION,
@@ -44,7 +44,7 @@ def snapshot(hub: Hub) -> dict[str, Any]:
     }
 
 
-def save(hub: Hub, path: Path) -> None:
+def save(hub: HubState, path: Path) -> None:
     """Write the hub's state to `path` atomically; the caller holds the hub's lock."""
     text = json.dumps(snapshot(hub))
     temporary = path.with_name(f".{path.name}.tmp")
@@ -56,10 +56,10 @@ def save(hub: Hub, path: Path) -> None:
     os.replace(temporary, path)
 
 
-def load(hub: Hub, path: Path) -> int:
+def load(hub: HubState, path: Path) -> int:
     """Put the state kept in `path` into an empty hub; the number of channels restored.
     Raises ValueError for a file this version cannot read."""
-    from hubsim.hub import ApiKey, Channel, Client, Partner
+    from hubsim.state import ApiKey, Channel, Client, Partner
 
     data = json.loads(path.read_text())
     if not isinstance(data, dict) or data.get("version") != VERSION:
