@@ -301,6 +301,7 @@ def test_a_number_already_connected_says_so_and_what_to_do(chromium, page, porta
     expect(again.get_by_text("No number connected yet.")).to_be_visible()
     with partner_scope(partner):
         second = Onboarding.objects.order_by("created_at").last()
+        assert second is not None
         assert second.dead_end == Onboarding.DeadEnd.NUMBER_ELSEWHERE
         assert second.client is None
     shot(again, "5-number-elsewhere")
@@ -435,7 +436,8 @@ def axe_violations(page: Page) -> list[str]:
     """Serious and critical WCAG 2.2 AA violations axe-core finds on the page as it is now
     (axe is evaluated through the DevTools protocol, so the page's CSP stays as it is)."""
     page.evaluate(AXE.read_text())
-    return page.evaluate(AXE_RUN)
+    found: list[str] = page.evaluate(AXE_RUN)
+    return found
 
 
 def test_the_client_pages_have_no_serious_accessibility_violations(chromium, page, portal):

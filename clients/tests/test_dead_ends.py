@@ -93,7 +93,9 @@ def test_a_second_signup_from_the_same_browser_goes_on_with_the_first(partner):
     assert again.phone_number == "4915199999999"
     with partner_scope(partner):
         assert Onboarding.objects.count() == 1
-        assert TimelineEntry.objects.filter(onboarding=first).last().message == (
+        last_entry = TimelineEntry.objects.filter(onboarding=first).last()
+        assert last_entry is not None
+        assert last_entry.message == (
             "Signed up again from the same browser: phone_number updated."
         )
 

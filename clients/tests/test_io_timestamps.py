@@ -31,9 +31,7 @@ def test_a_second_is_claimed_once_and_bursts_run_ahead():
     assert Partner.objects.get(pk=partner.pk).io_last_timestamp == 1_800_000_100
 
 
-def test_clients_launching_together_each_get_a_signature_the_hub_accepts(
-    connect_partner, hubsim
-):
+def test_clients_launching_together_each_get_a_signature_the_hub_accepts(connect_partner, hubsim):
     partner = connect_partner(io_signature_enabled=True)
     hubsim.partner(partner_id=SIM_PARTNER_ID, require_io_signature=True)
     links = []

@@ -4,6 +4,7 @@ happened, waits with their length and what is normal, who follows up, and words 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.test import Client as HttpClient
@@ -55,12 +56,13 @@ def number(partner: Partner, onboarding: Onboarding, **values: object):
         )
 
 
-def states(channel: dict) -> list[tuple[str, str]]:
+def states(channel: dict[str, Any]) -> list[tuple[str, str]]:
     return [(step["label"], step["state"]) for step in channel["steps"]]
 
 
-def status_of(http: HttpClient, onboarding: Onboarding) -> dict:
-    return http.get(f"/p/acme/o/{onboarding.public_id}/status.json").json()
+def status_of(http: HttpClient, onboarding: Onboarding) -> dict[str, Any]:
+    answer: dict[str, Any] = http.get(f"/p/acme/o/{onboarding.public_id}/status.json").json()
+    return answer
 
 
 def test_a_key_error_never_ticks_connected_or_live(partner):
