@@ -11,7 +11,9 @@ repr, log line or exception text; a created channel key is hidden from repr too.
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
+import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -88,6 +90,13 @@ class SharedNumbers:
         )
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context per process, shared by every client: making one (reading the CA bundle)
+    took more time than a Partner API call to a nearby server. Shared contexts are thread-safe."""
+    return httpx.create_ssl_context()
+
+
 class PartnerApiClient:
     def __init__(
         self,
@@ -97,10 +106,11 @@ class PartnerApiClient:
         api_key: str,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
-        observe: Callable[[str, str, float], None] | None = None,
+        observe: Callable[[str, str, float, str], None] | None = None,
     ) -> None:
-        """`observe(operation, outcome, seconds)` is told of every call: the outcome is the HTTP
-        status, "timeout" or "transport" (metrics, call records)."""
+        """`observe(operation, outcome, seconds, error)` is told of every call: the outcome is
+        the HTTP status, "timeout" or "transport"; the error is the raised error's text (never
+        a key or a body), "" for a success (metrics, call records)."""
         if not api_key:
             raise ValueError("the Partner API needs the partner's API key")
         self.partner_id = require_partner_id(partner_id)
@@ -112,6 +122,7 @@ class PartnerApiClient:
             timeout=timeout,
             transport=transport,
             follow_redirects=False,
+            verify=_tls(),
         )
 
     def __repr__(self) -> str:
@@ -287,23 +298,23 @@ class PartnerApiClient:
         return Page(items=parsed, total=total, offset=offset, limit=limit)
 
     def _send(self, operation: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        started, outcome = time.monotonic(), "transport"
+        started, outcome, problem = time.monotonic(), "transport", ""
         try:
             response = self._http.request(method, path, **kwargs)
             outcome = str(response.status_code)
+            _raise_for_status(operation, response)
         except httpx.TimeoutException as error:
-            outcome = "timeout"
-            raise TransportError(
-                f"timed out ({type(error).__name__})", operation=operation
-            ) from None
+            outcome, problem = "timeout", f"timed out ({type(error).__name__})"
+            raise TransportError(problem, operation=operation) from None
         except httpx.RequestError as error:  # connection, protocol, decoding
-            raise TransportError(
-                f"transport failed ({type(error).__name__})", operation=operation
-            ) from None
+            problem = f"transport failed ({type(error).__name__})"
+            raise TransportError(problem, operation=operation) from None
+        except PartnerApiError as error:
+            problem = str(error).removeprefix(f"{operation}: ")
+            raise
         finally:
             if self._observe is not None:
-                self._observe(operation, outcome, time.monotonic() - started)
-        _raise_for_status(operation, response)
+                self._observe(operation, outcome, time.monotonic() - started, problem)
         return response
 
     @staticmethod

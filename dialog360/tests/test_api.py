@@ -1212,3 +1212,23 @@ def test_a_custom_timeout_is_used():
         httpx.MockTransport(lambda request: httpx.Response(204)), timeout=custom
     ) as api:
         assert api._http.timeout == custom
+
+
+def test_clients_share_one_tls_context(monkeypatch):
+    """Reading the CA bundle for every client cost more than a call to a nearby server."""
+    from dialog360 import api
+
+    made = []
+    real = api.httpx.create_ssl_context
+    monkeypatch.setattr(api.httpx, "create_ssl_context", lambda: made.append(1) or real())
+    api._tls.cache_clear()
+
+    clients = [
+        PartnerApiClient(base_url="https://hub.example/api/v2", partner_id="aAbBcCPA", api_key="k")
+        for _ in range(20)
+    ]
+
+    for client in clients:
+        client.close()
+    assert len(made) == 1
+    api._tls.cache_clear()
