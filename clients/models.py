@@ -76,6 +76,8 @@ class Onboarding(TenantModel, TimeStampedModel):
     return_token_hash = models.CharField(
         max_length=64, unique=True, null=True, blank=True, editable=False
     )
+    # Until when the current return token is taken: two days from signup, and from each later
+    # visit to the permission page once the client came back (clients.onboarding).
     expires_at = models.DateTimeField()
     opened_at = models.DateTimeField(null=True, blank=True)
     returned_at = models.DateTimeField(null=True, blank=True)

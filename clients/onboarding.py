@@ -79,8 +79,17 @@ def onboarding_start(
 
 
 def onboarding_launch(*, onboarding: Onboarding) -> str:
-    """The hub permission URL for this launch, with every parameter; records the launch."""
-    if onboarding.expires_at <= timezone.now():
+    """The hub permission URL for this launch, with every parameter; records the launch.
+
+    An unfinished onboarding launches only within its two days. One the client already came
+    back from (to add or withdraw a number) launches at any time: each such visit gets its
+    own expiry, as long as a signup's, for its return. Raises ReturnError, changing nothing."""
+    now = timezone.now()
+    came_back = onboarding.verified and onboarding.status in (
+        Onboarding.Status.RETURNED,
+        Onboarding.Status.LIVE,
+    )
+    if onboarding.expires_at <= now and not came_back:
         raise ReturnError(_("This signup link has expired. Please start again."))
     partner = onboarding.partner
     token = secrets.token_urlsafe(32)
@@ -112,8 +121,11 @@ def onboarding_launch(*, onboarding: Onboarding) -> str:
             _("Your details could not be sent to 360Dialog. Please start again.")
         ) from None
     onboarding.return_token_hash = token_hash(token)
-    onboarding.opened_at = timezone.now()
+    onboarding.opened_at = now
     fields = ["return_token_hash", "opened_at", "updated_at"]
+    if came_back:
+        onboarding.expires_at = max(onboarding.expires_at, now + ONBOARDING_LIFETIME)
+        fields.append("expires_at")
     if onboarding.status == Onboarding.Status.STARTED:
         onboarding.status = Onboarding.Status.OPENED
         fields.append("status")

@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client as HttpClient
+from django.utils import timezone
 
 from clients.models import Onboarding, TimelineEntry
+from clients.onboarding import ONBOARDING_LIFETIME
 from clients.tests.test_flow import launch, returned, start, token_of
 from portal.models import Partner
 from portal.tenancy import partner_scope
@@ -75,3 +79,62 @@ def test_a_finished_page_offers_add_or_remove_a_number(partner):
 
     assert '<section class="manage" data-manage hidden>' in page  # shown once every number is live
     assert ">Add or remove a number</button>" in page
+
+
+def expire(onboarding: Onboarding, status: str) -> None:
+    """Two days and more later: the onboarding's own expiry has passed."""
+    Onboarding._base_manager.filter(pk=onboarding.pk).update(
+        status=status, expires_at=timezone.now() - timedelta(hours=1)
+    )
+
+
+@pytest.mark.parametrize("status", [Onboarding.Status.LIVE, Onboarding.Status.RETURNED])
+def test_after_its_expiry_a_finished_onboarding_visits_again_with_a_fresh_token(partner, status):
+    http = HttpClient()
+    onboarding = start(http, partner)
+    first = token_of(launch(http, partner, onboarding)[1])
+    returned(http, partner, first, "client=c1&channels=[a1]")
+    expire(onboarding, status)
+
+    before = timezone.now()
+    second = token_of(launch(http, partner, onboarding)[1])
+    response = returned(http, partner, second, "client=c1&channels=[a2]")
+
+    assert second != first
+    assert response.status_code == 200
+    with partner_scope(partner):
+        onboarding = Onboarding.objects.get()
+        assert onboarding.return_data == {"client": "c1", "channels": ["a2"], "revoked": []}
+        # This visit's own expiry: as long as a signup's, from the launch.
+        assert before + ONBOARDING_LIFETIME <= onboarding.expires_at
+        assert onboarding.expires_at <= timezone.now() + ONBOARDING_LIFETIME
+        assert onboarding.status == status
+
+
+@pytest.mark.parametrize("status", [Onboarding.Status.STARTED, Onboarding.Status.OPENED])
+def test_an_expired_unfinished_onboarding_is_still_refused(partner, status):
+    http = HttpClient()
+    onboarding = start(http, partner)
+    expire(onboarding, status)
+
+    response = http.post(f"/p/acme/o/{onboarding.public_id}/launch/")
+
+    assert response.status_code == 400
+    assert "This signup link has expired. Please start again." in response.content.decode()
+    with partner_scope(partner):
+        assert Onboarding.objects.get().return_token_hash is None
+        assert not TimelineEntry.objects.filter(kind=TimelineEntry.Kind.LAUNCHED).exists()
+
+
+def test_an_unverified_return_never_gets_a_visit_after_its_expiry(partner):
+    http = HttpClient()
+    http.get("/p/acme/r/?client=c9&channels=[z9]")
+    with partner_scope(partner):
+        onboarding = Onboarding.objects.get()
+    expire(onboarding, Onboarding.Status.RETURNED)
+
+    response = http.post(f"/p/acme/o/{onboarding.public_id}/launch/")
+
+    assert response.status_code == 400
+    with partner_scope(partner):
+        assert Onboarding.objects.get().return_token_hash is None
