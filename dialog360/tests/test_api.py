@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import ssl
 import time
 import traceback
 from datetime import UTC, datetime, timedelta
@@ -1219,8 +1220,13 @@ def test_clients_share_one_tls_context(monkeypatch):
     from dialog360 import api
 
     made = []
-    real = api.httpx.create_ssl_context
-    monkeypatch.setattr(api.httpx, "create_ssl_context", lambda: made.append(1) or real())
+    real = httpx.create_ssl_context
+
+    def counted() -> ssl.SSLContext:
+        made.append(1)
+        return real()
+
+    monkeypatch.setattr(httpx, "create_ssl_context", counted)
     api._tls.cache_clear()
 
     clients = [
