@@ -7,10 +7,11 @@ COMMIT, or a savepoint's two inside a test's transaction)."""
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -304,3 +305,47 @@ def test_a_request_ended_or_long_lost_lets_the_key_be_queued_again(partner, sett
         assert channel_provision_if_due(channel=channel) is True  # its message was lost
 
     assert queued == [("channels.provision_api_key", partner.pk, channel.pk)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_channel_never_waits_for_its_client_out_of_order(partner):
+    """New client details on an event about a locked channel: the client is taken only if it
+    is free. While another transaction holds it (client, then channel: the documented order),
+    the event fails at once, changing nothing, and its retry applies it."""
+    linked(partner)
+    applied(partner, channel_event("channel_created"))
+    payload = channel_event("channel_submitted")
+    payload["data"]["client"]["name"] = "Acme Bakery & Sons"
+    event_pk = store(partner, payload)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_client() -> None:
+        try:
+            with partner_scope(partner), transaction.atomic():
+                Client.objects.select_for_update().get()
+                holding.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_the_client)
+    holder.start()
+    try:
+        assert holding.wait(timeout=30)
+        with partner_scope(partner):
+            first = webhook_event_process(partner=partner, event_pk=event_pk)
+            event = WebhookEvent.objects.get(pk=event_pk)
+            channel = Channel.objects.get()
+    finally:
+        release.set()
+        holder.join(timeout=30)
+
+    assert (first, event.attempts, channel.status) == (Status.FAILED, 1, "created")
+    assert "lock" in event.last_error
+    with partner_scope(partner):
+        WebhookEvent.objects.filter(pk=event_pk).update(next_attempt_at=timezone.now())
+        assert webhook_event_process(partner=partner, event_pk=event_pk) == Status.PROCESSED
+        assert (Channel.objects.get().status, Client.objects.get().name) == (
+            "submitted",
+            "Acme Bakery & Sons",
+        )
