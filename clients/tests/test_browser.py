@@ -298,7 +298,8 @@ def test_a_number_already_connected_says_so_and_what_to_do(chromium, page, porta
     notice = again.get_by_role("alert").filter(has_text="already connected to Acme Telecom")
     expect(notice).to_contain_text("Acme Telecom has been told and will get in touch.")
     expect(notice.get_by_role("link", name="Sign up with another number")).to_be_visible()
-    expect(again.get_by_text("No number connected yet.")).to_be_visible()
+    expect(again.get_by_role("heading", name="Your numbers")).to_be_hidden()
+    expect(again.get_by_text("No number connected yet.")).to_be_hidden()
     with partner_scope(partner):
         second = Onboarding.objects.order_by("created_at").last()
         assert second is not None

@@ -132,6 +132,23 @@ def test_a_number_connected_elsewhere_says_so_and_what_to_do(partner):
     assert '<a class="button" href="/p/acme/">Sign up with another number</a>' in page
 
 
+def test_a_number_connected_elsewhere_shows_no_empty_list_of_numbers(partner):
+    http = HttpClient()
+    onboarding = start(http, partner)
+    with partner_scope(partner):
+        Onboarding.objects.filter(pk=onboarding.pk).update(
+            returned_at=timezone.now(),
+            status=Onboarding.Status.RETURNED,
+            dead_end=Onboarding.DeadEnd.NUMBER_ELSEWHERE,
+        )
+
+    page = http.get(f"/p/acme/o/{onboarding.public_id}/").content.decode()
+
+    # The notice says what happened; "No number connected yet." would say the opposite.
+    assert '<section class="status" data-numbers hidden aria-live="polite"' in page
+    assert "No number connected yet." not in page
+
+
 def test_a_number_connected_elsewhere_is_stuck_at_once_for_the_managers(partner):
     with partner_scope(partner):
         onboarding = OnboardingFactory.create(

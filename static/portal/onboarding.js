@@ -98,6 +98,7 @@
     var deadEnd = root.querySelector("[data-dead-end]");
     deadEnd.querySelector("[data-dead-end-text]").textContent = data.dead_end;
     deadEnd.hidden = !data.dead_end;
+    root.querySelector("[data-numbers]").hidden = Boolean(data.dead_end) && !data.channels.length;
     root.querySelector("[data-headline]").textContent = data.headline;
     var wait = root.querySelector("[data-wait]");
     wait.textContent = data.wait;
