@@ -424,6 +424,29 @@ def test_after_live_add_a_number_and_withdraw_one_on_the_same_onboarding(page, p
         assert ApiKey.objects.filter(revoked_reason="permission withdrawn").count() == 1
 
 
+def test_a_blocked_add_or_remove_popup_says_so_and_offers_the_same_tab(page, portal, hubsim):
+    partner = portal()
+    sign_up(page, portal.url)
+    continue_to_the_onboarding_page(page)
+    connect_and_grant(page)
+    expect_live(page, partner)
+
+    page.evaluate("window.open = function () { return null; }")  # a blocker, from now on
+    page.get_by_role("button", name="Add or remove a number").click()
+    blocked = page.get_by_role("alert").filter(has_text="blocked")
+    expect(blocked).to_have_text(re.compile(r"Your browser blocked the 360Dialog window\."))
+    blocked.get_by_role("button", name="Open 360Dialog in this tab instead").click()
+    at_the_hub(page)
+    page.get_by_label("Add a phone number").fill("+49 151 87654321")
+    page.get_by_role("button", name="Grant permission").click()
+
+    # No opener: the return page goes on to the status page by itself.
+    expect(page).to_have_url(re.compile(r"/p/acme/o/[0-9a-f-]+/$"))
+    expect(page.locator(".channel__label")).to_have_text(["Live", "Live"], timeout=TIMEOUT)
+    with partner_scope(partner):
+        assert Onboarding.objects.count() == 1
+
+
 AXE = Path(__file__).parent / "axe" / "axe.min.js"
 AXE_RUN = """() => axe.run(document, {
   runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]

@@ -25,12 +25,8 @@
     if (event) event.preventDefault();
     popup = window.open("", "dialog360", "popup=yes,width=600,height=900");
     if (!popup || popup.closed) {
-      if (form !== launchForm) {
-        form.target = "_self"; // no notice to show here: go on in this tab
-        form.submit();
-        return;
-      }
-      show("blocked");
+      // Say so beside the button that was pressed, with the same step in this tab.
+      show(form.closest("[data-manage]") ? "blocked-manage" : "blocked");
       return;
     }
     launchForm = form;
