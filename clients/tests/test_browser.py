@@ -80,8 +80,8 @@ def portal(live_server, settings, connect_partner, hubsim):
 
 def sign_up(page: Page, url: str, *, lang: str = "en") -> None:
     page.goto(f"{url}/p/acme/?lang={lang}")
-    page.get_by_label(re.compile("E-mail|E-Mail")).fill("ada@example.com")
-    page.get_by_label(re.compile("Your name|Ihr Name")).fill("Ada Baker")
+    page.get_by_label(re.compile("E-mail|E-Mail|e-mail")).fill("ada@example.com")
+    page.get_by_label(re.compile("Your name|Ihr Name|O seu nome")).fill("Ada Baker")
     page.get_by_label(re.compile("WhatsApp")).fill("+49 151 12345678")
 
 
@@ -225,9 +225,9 @@ def test_the_german_page(page, portal, hubsim):
     expect_live(page, partner)
 
 
-def connect_and_grant(page: Page) -> None:
+def connect_and_grant(page: Page, *, name: str = "Connect WhatsApp") -> None:
     with page.expect_popup() as opened:
-        page.get_by_role("button", name="Connect WhatsApp").click()
+        page.get_by_role("button", name=name).click()
     popup = at_the_hub(opened.value)
     with popup.expect_event("close"):
         grant(popup)
@@ -490,3 +490,34 @@ def test_the_client_pages_have_no_serious_accessibility_violations(chromium, pag
     checked["German signup"] = axe_violations(page)
 
     assert checked == {name: [] for name in checked}
+
+
+def test_the_portuguese_pages_have_no_serious_accessibility_violations(page, portal):
+    partner = portal()
+    checked = {}
+    page.goto(f"{portal.url}/p/acme/?lang=pt")
+    expect(page.locator("html")).to_have_attribute("lang", "pt")
+    checked["signup"] = axe_violations(page)
+    page.get_by_label("Endereço de e-mail").fill("not-an-email")
+    page.get_by_role("button", name="Continuar").click()
+    expect(page.get_by_label("Endereço de e-mail")).to_be_focused()
+    checked["signup with errors"] = axe_violations(page)
+    sign_up(page, portal.url, lang="pt")
+    continue_to_the_onboarding_page(page)
+    expect(page.get_by_role("button", name="Ligar WhatsApp")).to_be_visible()
+    checked["status, before"] = axe_violations(page)
+    connect_and_grant(page, name="Ligar WhatsApp")
+    expect(page.locator("[data-headline]")).to_have_text(
+        "Concluído: o seu número de WhatsApp está ligado.", timeout=TIMEOUT
+    )
+    checked["status, live"] = axe_violations(page)
+    page.goto(f"{portal.url}/p/acme/r/no-such-token-0000000000/?client=c1&channels=[a1]&lang=pt")
+    expect(page.locator("html")).to_have_attribute("lang", "pt")
+    checked["error"] = axe_violations(page)
+    page.goto(f"{portal.url}/p/acme/no/such/page/?lang=pt")
+    expect(page.locator("html")).to_have_attribute("lang", "pt")
+    checked["not found"] = axe_violations(page)
+
+    assert checked == {name: [] for name in checked}
+    with partner_scope(partner):
+        assert Onboarding.objects.get().lang == "pt"
