@@ -11,8 +11,16 @@ from urllib.parse import urlencode, urlsplit
 from uuid import UUID
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    HttpResponseServerError,
+    JsonResponse,
+)
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -327,12 +335,15 @@ def _not_this_browser(request: HttpRequest, partner: Partner) -> HttpResponse:
     return _render(request, "404.html", context, _language(request, partner), status=404)
 
 
+def _partner_of_path(path: str) -> Partner | None:
+    """The partner whose pages the address is under (/p/<slug>/...), if any."""
+    parts = path.split("/")
+    return partner_get_active(slug=parts[2]) if len(parts) > 2 and parts[1] == "p" else None
+
+
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """The portal's 404 page, branded when the address names one of the partners' pages."""
-    partner = None
-    parts = request.path.split("/")
-    if len(parts) > 2 and parts[1] == "p":
-        partner = partner_get_active(slug=parts[2])
+    partner = _partner_of_path(request.path)
     context: dict[str, Any] = {"partner": partner}
     if partner is not None:
         context["signup_url"] = reverse("clients:signup", args=[partner.slug])
@@ -340,6 +351,34 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     else:
         lang = settings.LANGUAGE_CODE
     return _render(request, "404.html", context, lang, status=404)
+
+
+SERVER_ERROR_FALLBACK = (
+    '<!doctype html><html lang="en"><title>Server error</title>'
+    "<h1>Server error</h1><p>Please try again in a few minutes.</p></html>"
+)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The portal's 500 page, branded and in the client's language under a partner's address.
+    It never raises: the error may have come from the database or the templates, so a page
+    that cannot be branded is the plain one, and one that cannot be rendered is fixed text.
+    Rendered without the request (no context processors, no session)."""
+    try:
+        partner = _partner_of_path(request.path)
+        lang = _language(request, partner) if partner is not None else settings.LANGUAGE_CODE
+        with translation.override(lang):
+            body = render_to_string("500.html", {"partner": partner, "lang": lang})
+        response = HttpResponseServerError(body)
+        response["Content-Language"] = lang
+        return response
+    except Exception:
+        logger.warning("the branded server error page failed", exc_info=True)
+    try:
+        return HttpResponseServerError(render_to_string("500.html"))
+    except Exception:
+        logger.warning("the server error page failed", exc_info=True)
+    return HttpResponseServerError(SERVER_ERROR_FALLBACK)
 
 
 def _onboarding_url(partner: Partner, onboarding: Onboarding) -> str:

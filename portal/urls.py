@@ -17,3 +17,4 @@ urlpatterns = [
 
 # Branded error pages (templates/404.html, templates/500.html).
 handler404 = "clients.views.page_not_found"
+handler500 = "clients.views.server_error"

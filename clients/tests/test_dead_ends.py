@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError
+from django.template import TemplateDoesNotExist
 from django.test import Client as HttpClient
 from django.test import RequestFactory
 from django.utils import timezone
@@ -14,6 +16,7 @@ from django.views.defaults import server_error
 
 from channels.linking import client_apply, onboarding_for_client
 from channels.tests.factories import ChannelFactory
+from clients import views
 from clients.models import Onboarding, TimelineEntry
 from clients.tests.factories import ClientFactory, OnboardingFactory
 from clients.tests.test_flow import start
@@ -82,6 +85,52 @@ def test_a_server_error_shows_the_portals_page():
     assert response.status_code == 500
     assert "<h1>Something went wrong</h1>" in text
     assert "This is a fault on our side, not yours" in text
+
+
+def test_a_server_error_under_a_partner_is_branded_in_the_clients_language(partner):
+    response = views.server_error(RequestFactory().get("/p/acme/", HTTP_ACCEPT_LANGUAGE="de"))
+
+    text = response.content.decode()
+    assert (response.status_code, response["Content-Language"]) == (500, "de")
+    assert "<h1>Etwas ist schiefgegangen</h1>" in text
+    assert '<p class="signup__name">Acme Telecom</p>' in text
+    assert 'href="mailto:help@acme.example"' in text
+
+
+def test_the_portal_answers_a_failing_page_with_its_own_server_error_page(partner, monkeypatch):
+    def broken(public_id: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(views, "onboarding_get", broken)
+    http = HttpClient(raise_request_exception=False)
+
+    response = http.get("/p/acme/o/00000000-0000-0000-0000-000000000000/")
+
+    assert response.status_code == 500
+    assert "<h1>Something went wrong</h1>" in response.content.decode()
+    assert "Acme Telecom" in response.content.decode()
+
+
+def test_the_server_error_page_never_raises(partner, monkeypatch):
+    def no_database(*, slug: str) -> None:
+        raise OperationalError("the database is gone")
+
+    monkeypatch.setattr(views, "partner_get_active", no_database)
+    plain = views.server_error(RequestFactory().get("/p/acme/"))
+
+    def no_templates(*args: object, **kwargs: object) -> str:
+        raise TemplateDoesNotExist("500.html")
+
+    monkeypatch.setattr(views, "render_to_string", no_templates)
+    bare = views.server_error(RequestFactory().get("/p/acme/"))
+
+    assert plain.status_code == bare.status_code == 500
+    assert "<h1>Something went wrong</h1>" in plain.content.decode()
+    assert "Acme" not in plain.content.decode()
+    assert bare.content.decode() == (
+        '<!doctype html><html lang="en"><title>Server error</title>'
+        "<h1>Server error</h1><p>Please try again in a few minutes.</p></html>"
+    )
 
 
 def test_a_second_signup_from_the_same_browser_goes_on_with_the_first(partner):
