@@ -7,7 +7,7 @@ from django.db.models import Q
 
 from clients.models import Client, Onboarding
 from portal.encryption import EncryptedTextField
-from portal.models import HttpsURLField, TenantModel, TimeStampedModel
+from portal.models import HttpsURLField, Partner, TenantModel, TimeStampedModel
 
 
 class Channel(TenantModel, TimeStampedModel):
@@ -99,3 +99,55 @@ class ApiKey(TenantModel):
 
     def __str__(self) -> str:
         return f"…{self.last4} ({self.fingerprint})"
+
+
+class PartnerApiCall(TenantModel):
+    """One call to 360Dialog's Partner API: what was asked, how it ended, how long it took and
+    the error's text; never a key, a secret or a body. Written on a connection of its own
+    (channels.api_calls), so a failed call stays recorded when the caller's transaction rolls
+    back. Calls made for a channel or an onboarding are all kept (its story shows them); calls
+    for the whole partner (reconciliation's pages) only when they fail."""
+
+    at = models.DateTimeField()
+    operation = models.CharField(max_length=40)
+    # The HTTP status, "timeout" or "transport".
+    outcome = models.CharField(max_length=16)
+    ok = models.BooleanField()
+    duration_ms = models.PositiveIntegerField()
+    error = models.CharField(max_length=500, blank=True)
+    # No database constraints: the caller may hold its channel or onboarding locked (FOR
+    # UPDATE), or not have committed it yet, while this row is written on the other connection.
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, db_constraint=False, related_name="+"
+    )
+    channel = models.ForeignKey(
+        Channel,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # the indexes below lead with it
+        related_name="+",
+    )
+    onboarding = models.ForeignKey(
+        Onboarding,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # the indexes below lead with it
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "Partner API call"
+        indexes = [
+            models.Index(fields=["onboarding", "at"], name="apicall_onboarding_time"),
+            models.Index(fields=["channel", "at"], name="apicall_channel_time"),
+            models.Index(
+                fields=["partner", "at"], condition=Q(ok=False), name="apicall_partner_errors"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.outcome}"

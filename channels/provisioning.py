@@ -85,7 +85,9 @@ def channel_api_key_provision(
             if not channel_may_have_key(channel):
                 return Outcome.NOT_ELIGIBLE
             try:
-                with partner_api(partner) as api:
+                with partner_api(
+                    partner, channel_id=channel.pk, onboarding_id=channel.onboarding_id
+                ) as api:
                     api_channel = api.get_channel(channel.hub_channel_id)
                     if not _confirmed(channel, api_channel=api_channel):
                         return Outcome.NOT_ELIGIBLE

@@ -161,7 +161,7 @@ def onboarding_check(*, partner: Partner, onboarding_id: int) -> int:
     if not hub_client_id:
         return 0
     corrections = 0
-    with partner_api(partner) as api:
+    with partner_api(partner, onboarding_id=onboarding.pk) as api:
         known = list(api.iter_clients(filters={"id": hub_client_id}))
         if not known:
             timeline_add(

@@ -20,7 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
 from channels.admin import ApiKeyAdmin, ChannelAdmin
-from channels.models import ApiKey, Channel
+from channels.models import ApiKey, Channel, PartnerApiCall
 from clients.admin import ClientAdmin, NotificationAdmin, OnboardingAdmin, TimelineEntryAdmin
 from clients.models import Client, Notification, Onboarding, TimelineEntry
 from console.models import StuckFlag, StuckReason, StuckThresholds
@@ -440,6 +440,30 @@ class ConsoleChannelAdmin(ChannelAdmin):
     search_help_text = (
         "Channel or client id, a phone number (+49 151 ..., 0151 ...) or a client's name."
     )
+    readonly_fields = [*ChannelAdmin.readonly_fields, "partner_api_calls"]
+
+    @admin.display(description="Partner API calls")
+    def partner_api_calls(self, obj: Channel) -> str:
+        """The latest calls made for this number, and the list of all of them."""
+        calls = list(PartnerApiCall.objects.filter(channel_id=obj.pk).order_by("-at", "-pk")[:5])
+        url = reverse("admin:channels_partnerapicall_changelist") + f"?q={obj.hub_channel_id}"
+        lines = format_html_join(
+            "",
+            "<li>{} {} {} ({} ms) {}</li>",
+            (
+                (
+                    f"{call.at:%Y-%m-%d %H:%M:%S}",
+                    call.operation,
+                    call.outcome,
+                    call.duration_ms,
+                    call.error,
+                )
+                for call in calls
+            ),
+        )
+        return format_html(
+            '<ul class="console-calls">{}</ul><a href="{}">All calls</a>', lines, url
+        )
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
@@ -494,6 +518,60 @@ class ConsoleApiKeyAdmin(ApiKeyAdmin):
         if len(term) >= 4:
             match |= Q(fingerprint__startswith=term.lower())
         return queryset.filter(match), False
+
+
+@admin.register(PartnerApiCall)
+class PartnerApiCallAdmin(TenantAdmin):
+    """Every Partner API call made for a number or an onboarding, and every failed one: read
+    only. Found by the number's channel id or phone number."""
+
+    list_display = ["at", "operation", "outcome", "duration_ms", "error", "number", "story"]
+    list_filter = ["ok", "operation"]
+    search_help_text = "A channel id or a phone number (+49 151 ..., 0151 ...)."
+    search_fields = ["operation"]  # shows the box; the search is get_search_results
+    fields = readonly_fields = (
+        "partner",
+        "at",
+        "operation",
+        "outcome",
+        "ok",
+        "duration_ms",
+        "error",
+        "channel",
+        "onboarding",
+    )
+    ordering = ["-at", "-pk"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        term = search_term.replace("\x00", "").strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(channel_id__in=channel_ids_matching(term)), False
+
+    @admin.display(description="number")
+    def number(self, obj: PartnerApiCall) -> str:
+        if obj.channel_id is None:
+            return "—"
+        url = reverse("admin:channels_channel_change", args=[obj.channel_id])
+        return format_html('<a href="{}">number</a>', url)
+
+    @admin.display(description="onboarding")
+    def story(self, obj: PartnerApiCall) -> str:
+        if obj.onboarding_id is None:
+            return "—"
+        url = reverse("admin:clients_onboarding_change", args=[obj.onboarding_id])
+        return format_html('<a href="{}">story</a>', url)
 
 
 for model, console_admin in (

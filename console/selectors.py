@@ -19,6 +19,7 @@ from django.db.models import (
     F,
     FloatField,
     Func,
+    Max,
     Min,
     OuterRef,
     Prefetch,
@@ -29,7 +30,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from channels.lifecycle import KEY_STATUSES
-from channels.models import ApiKey, Channel
+from channels.models import ApiKey, Channel, PartnerApiCall
 from clients.models import Notification, Onboarding, TimelineEntry
 from console.models import StuckFlag, StuckReason, StuckThresholds
 from portal.models import Partner
@@ -191,6 +192,7 @@ class StoryEvent:
     label: str
     message: str
     link: str = ""
+    link_text: str = "stored event"
 
 
 @dataclass
@@ -211,9 +213,13 @@ class Story:
     flag: StuckFlag | None
 
 
+STORY_API_CALLS = 200
+
+
 def onboarding_story(onboarding: Onboarding) -> Story:
     """Its channels with their keys, and one timeline: the onboarding's own entries, mails,
-    each webhook linked to its stored event. Five queries."""
+    each webhook linked to its stored event, the Partner API calls made for it or its channels
+    (the latest STORY_API_CALLS, each linked to its channel). Six queries."""
     channels = list(
         Channel.objects.filter(onboarding=onboarding)
         .order_by("created_at", "pk")
@@ -261,6 +267,13 @@ def onboarding_story(onboarding: Onboarding) -> Story:
                 message=f"“{mail.subject}” to {len(mail.recipients)} recipient(s), {sent}{problem}",
             )
         )
+    channel_pks = [channel.pk for channel in channels]
+    calls = PartnerApiCall.objects.filter(
+        Q(onboarding_id=onboarding.pk) | Q(channel_id__in=channel_pks)
+    ).order_by("-at", "-pk")[:STORY_API_CALLS]
+    labels = {channel.pk: channel.label for channel in channels}
+    for call in calls:
+        events.append(_call_event(call, labels))
     events.sort(key=lambda event: event.at)
     # A flag outlives the onboarding's end until the next check clears it: not shown then.
     ended = onboarding.status in (Onboarding.Status.LIVE, Onboarding.Status.EXPIRED)
@@ -270,6 +283,25 @@ def onboarding_story(onboarding: Onboarding) -> Story:
         channels=[ChannelStory(channel, list(channel.api_keys.all())) for channel in channels],
         events=events,
         flag=flag,
+    )
+
+
+def _call_event(call: PartnerApiCall, labels: dict[int, str]) -> StoryEvent:
+    from django.urls import reverse
+
+    number = labels.get(call.channel_id or 0, "")
+    about = f" for {number}" if number else ""
+    error = f": {call.error}" if call.error else ""
+    link = ""
+    if call.channel_id in labels:
+        link = reverse("admin:channels_channel_change", args=[call.channel_id])
+    return StoryEvent(
+        at=call.at,
+        kind="api_call" if call.ok else "api_error",
+        label="Partner API" if call.ok else "Partner API error",
+        message=f"{call.operation}{about}: {call.outcome} in {call.duration_ms} ms{error}",
+        link=link,
+        link_text="number",
     )
 
 
@@ -336,6 +368,8 @@ class Home:
     rejected_webhooks: list[Partner]
     failed_webhooks: int
     key_errors: int
+    api_errors: int = 0
+    api_error_last: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -422,6 +456,9 @@ def console_home(*, partners: Iterable[Partner], days: int, now: datetime | None
         partner_id__in=partner_ids, status=Onboarding.Status.FAILED, updated_at__gte=since
     )
     day_ago = now - timedelta(hours=24)
+    api_errors = PartnerApiCall.objects.filter(
+        partner_id__in=partner_ids, ok=False, at__gte=day_ago
+    ).aggregate(count=Count("pk"), last=Max("at"))
     return Home(
         days=days,
         since=since,
@@ -445,6 +482,8 @@ def console_home(*, partners: Iterable[Partner], days: int, now: datetime | None
         key_errors=Channel.objects.filter(partner_id__in=partner_ids)
         .exclude(api_key_error="")
         .count(),
+        api_errors=api_errors["count"],
+        api_error_last=api_errors["last"],
     )
 
 

@@ -81,8 +81,9 @@ def observe_webhook(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     return observed
 
 
-def observe_partner_api(operation: str, outcome: str, seconds: float) -> None:
-    """The Partner API client's observer (dialog360.api.PartnerApiClient(observe=...))."""
+def observe_partner_api(operation: str, outcome: str, seconds: float, error: str = "") -> None:
+    """The Partner API client's observer (dialog360.api.PartnerApiClient(observe=...)); the
+    error's text is for the call records (channels.api_calls), not for metrics."""
     PARTNER_API_CALLS.labels(operation=operation, outcome=outcome).inc()
     PARTNER_API_SECONDS.labels(operation=operation).observe(seconds)
 

@@ -192,6 +192,12 @@ DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 # The webhook receiver commits its row before answering; it must not run inside a request-wide
 # transaction, so ATOMIC_REQUESTS stays off and services open their own transactions.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Partner API call records are written on a connection of their own (same database), so a
+# failed call stays recorded when the transaction of the code that made it rolls back.
+DATABASES["partner_api_calls"] = {
+    **DATABASES["default"],
+    "OPTIONS": dict(DATABASES["default"]["OPTIONS"]),
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Admin logins: django-axes counts wrong passwords per user name and address. After

@@ -83,7 +83,7 @@ def test_webhook_answers_and_waiting_events_are_counted(settings):
 
 @respx.mock
 def test_every_partner_api_call_is_observed_with_its_outcome():
-    seen: list[tuple[str, str]] = []
+    seen: list[tuple[str, str, str]] = []
     base = "https://hub.test/api/v2"
     respx.get(f"{base}/partners/aAbBcCPA/channels/ch1/api_keys").mock(
         return_value=httpx.Response(200, json={"api_keys": []})
@@ -95,11 +95,14 @@ def test_every_partner_api_call_is_observed_with_its_outcome():
         base_url=base,
         partner_id="aAbBcCPA",
         api_key="k",
-        observe=lambda operation, outcome, seconds: seen.append((operation, outcome)),
+        observe=lambda operation, outcome, seconds, error: seen.append((operation, outcome, error)),
     )
 
     client.list_api_keys("ch1")
     with pytest.raises(Exception, match="transport failed"):
         client.create_api_key("ch1")
 
-    assert seen == [("list_api_keys", "200"), ("create_api_key", "transport")]
+    assert seen == [
+        ("list_api_keys", "200", ""),
+        ("create_api_key", "transport", "transport failed (ConnectError)"),
+    ]

@@ -46,6 +46,7 @@ def test_every_model_with_a_partner_column_is_a_tenant_model_with_the_tenant_man
         "clients.Invite",
         "channels.Channel",
         "channels.ApiKey",
+        "channels.PartnerApiCall",
         "webhooks.WebhookEvent",
         "console.StuckFlag",
         "console.StuckThresholds",
