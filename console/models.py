@@ -76,3 +76,36 @@ class StuckThresholds(TenantModel):
 
     def __str__(self) -> str:
         return "Stuck thresholds"
+
+
+class PageEvent(TenantModel):
+    """Something a client's page reported about itself through the beacon (console.beacon):
+    for the funnel's first steps and the onboarding's story. Nothing personal: the partner,
+    the onboarding (if the page had one), what happened, when, and the page's random id, so
+    that one page's event counts once."""
+
+    class Kind(models.TextChoices):
+        SIGNUP_VIEWED = "signup_viewed", "Signup page viewed"
+        POPUP_BLOCKED = "popup_blocked", "Popup blocked"
+        POPUP_CLOSED_EARLY = "popup_closed_early", "Popup closed before the return"
+
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    onboarding = models.ForeignKey(
+        Onboarding, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    page = models.CharField(max_length=32)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "page", "kind"], name="pageevent_once_per_page"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["partner", "at"], name="pageevent_partner_time"),
+            models.Index(fields=["onboarding", "at"], name="pageevent_onboarding_time"),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()

@@ -32,7 +32,7 @@ from django.utils import timezone
 from channels.lifecycle import KEY_STATUSES
 from channels.models import ApiKey, Channel, PartnerApiCall
 from clients.models import Notification, Onboarding, TimelineEntry
-from console.models import StuckFlag, StuckReason, StuckThresholds
+from console.models import PageEvent, StuckFlag, StuckReason, StuckThresholds
 from portal.models import Partner
 from webhooks.models import WebhookEvent
 
@@ -219,7 +219,8 @@ STORY_API_CALLS = 200
 def onboarding_story(onboarding: Onboarding) -> Story:
     """Its channels with their keys, and one timeline: the onboarding's own entries, mails,
     each webhook linked to its stored event, the Partner API calls made for it or its channels
-    (the latest STORY_API_CALLS, each linked to its channel). Six queries."""
+    (the latest STORY_API_CALLS, each linked to its channel), what its page reported (popup
+    blocked or closed early). Seven queries."""
     channels = list(
         Channel.objects.filter(onboarding=onboarding)
         .order_by("created_at", "pk")
@@ -274,6 +275,15 @@ def onboarding_story(onboarding: Onboarding) -> Story:
     labels = {channel.pk: channel.label for channel in channels}
     for call in calls:
         events.append(_call_event(call, labels))
+    for page_event in PageEvent.objects.filter(onboarding=onboarding).order_by("at"):
+        events.append(
+            StoryEvent(
+                at=page_event.at,
+                kind="page",
+                label="Page",
+                message=f"{page_event.get_kind_display()} (reported by the client's page)",
+            )
+        )
     events.sort(key=lambda event: event.at)
     # A flag outlives the onboarding's end until the next check clears it: not shown then.
     ended = onboarding.status in (Onboarding.Status.LIVE, Onboarding.Status.EXPIRED)
@@ -345,6 +355,9 @@ class FunnelStep:
     count: int
     conversion: float | None  # of the step before, 0..1
     median_seconds: float | None  # from the step before
+    # A way out beside the path (popup blocked or closed early): the step after it is
+    # compared with the step before it.
+    aside: bool = False
 
 
 @dataclass(frozen=True)
@@ -374,8 +387,10 @@ class Home:
 
 
 _STEPS = (
+    ("viewed", "Signup page viewed"),
     ("started", "Form submitted"),
     ("opened", "Popup opened"),
+    ("popup_trouble", "Popup blocked or closed early"),
     ("returned", "Returned from 360Dialog"),
     ("running", "First number running"),
     ("key", "API key stored"),
@@ -425,10 +440,21 @@ def console_home(*, partners: Iterable[Partner], days: int, now: datetime | None
             for index, (_, limit) in enumerate(_TIME_TO_LIVE_BUCKETS)
         },
     )
+    # What the pages reported (console.beacon): signup pages are viewed before any onboarding.
+    reported = PageEvent.objects.filter(partner_id__in=partner_ids, at__gte=since).aggregate(
+        viewed=Count("pk", filter=Q(kind=PageEvent.Kind.SIGNUP_VIEWED)),
+        popup_trouble=Count(
+            "onboarding",
+            distinct=True,
+            filter=Q(kind__in=[PageEvent.Kind.POPUP_BLOCKED, PageEvent.Kind.POPUP_CLOSED_EARLY]),
+        ),
+    )
+    totals |= reported
     funnel: list[FunnelStep] = []
     previous: int | None = None
     for name, label in _STEPS:
         count = int(totals[name] or 0)
+        aside = name == "popup_trouble"
         funnel.append(
             FunnelStep(
                 name=name,
@@ -436,9 +462,11 @@ def console_home(*, partners: Iterable[Partner], days: int, now: datetime | None
                 count=count,
                 conversion=(count / previous) if previous else None,
                 median_seconds=totals.get(f"{name}_median"),
+                aside=aside,
             )
         )
-        previous = count
+        if not aside:
+            previous = count
     # Cumulative counts per bucket, turned into a distribution.
     cumulative = [int(totals[f"ttl_{index}"]) for index in range(len(_TIME_TO_LIVE_BUCKETS))]
     time_to_live = []

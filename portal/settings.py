@@ -401,6 +401,8 @@ RATE_LIMITS = {
     "return_partner": env.str("RATE_LIMIT_RETURN_PARTNER", default="120/60"),
     "status_ip": env.str("RATE_LIMIT_STATUS_IP", default="600/600"),
     "status_partner": env.str("RATE_LIMIT_STATUS_PARTNER", default="3000/60"),
+    "beacon_ip": env.str("RATE_LIMIT_BEACON_IP", default="60/600"),
+    "beacon_partner": env.str("RATE_LIMIT_BEACON_PARTNER", default="3000/60"),
 }
 for _name, _rate in RATE_LIMITS.items():
     _count, _, _seconds = _rate.partition("/")

@@ -10,6 +10,8 @@ urlpatterns = [
     path("admin/", include("console.urls")),
     path("admin/", admin.site.urls),
     path("p/", include("clients.urls")),
+    # The client's pages report their own events here (the console's funnel).
+    path("events/", include("console.public_urls")),
     path("webhooks/", include("webhooks.urls")),
     path("api/v1/", include("api.urls")),
     path("metrics", metrics_view, name="metrics"),

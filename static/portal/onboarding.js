@@ -12,6 +12,11 @@
   var watcher = null;
   var returned = false;
 
+  // For the account managers' funnel (page-events.js sends it).
+  function report(kind) {
+    document.dispatchEvent(new CustomEvent("portal:page-event", { detail: kind }));
+  }
+
   function show(state) {
     root.querySelectorAll("[data-when]").forEach(function (element) {
       element.hidden = element.getAttribute("data-when") !== state;
@@ -25,6 +30,7 @@
     if (event) event.preventDefault();
     popup = window.open("", "dialog360", "popup=yes,width=600,height=900");
     if (!popup || popup.closed) {
+      report("popup_blocked");
       // Say so beside the button that was pressed, with the same step in this tab.
       show(form.closest("[data-manage]") ? "blocked-manage" : "blocked");
       return;
@@ -44,7 +50,10 @@
       if (popup.closed) {
         clearInterval(watcher);
         refresh().then(function () {
-          if (!returned) show("closed");
+          if (!returned) {
+            report("popup_closed_early");
+            show("closed");
+          }
         });
       }
     }, 500);
