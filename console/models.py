@@ -21,6 +21,7 @@ class StuckReason(models.TextChoices):
     PERMISSION_MISSING = "permission_missing", "Permission not granted (Direct Payment)"
     CANCELLED = "cancelled", "Number cancelled or flagged by 360Dialog"
     NUMBER_ELSEWHERE = "number_elsewhere", "Number already connected to another onboarding"
+    WEBHOOK_FAILED = "webhook_failed", "A webhook about the number failed"
 
 
 class StuckFlag(TenantModel):

@@ -33,6 +33,7 @@ from channels.lifecycle import KEY_STATUSES
 from channels.models import ApiKey, Channel, PartnerApiCall
 from clients.models import Notification, Onboarding, TimelineEntry
 from console.models import PageEvent, StuckFlag, StuckReason, StuckThresholds
+from console.search import EventChannel
 from portal.models import Partner
 from webhooks.models import WebhookEvent
 
@@ -79,10 +80,13 @@ def onboarding_stuck_reason(
     payment_mode: str,
     thresholds: dict[str, timedelta],
     now: datetime,
+    failed_webhooks: dict[str, datetime] | None = None,
 ) -> Stuck | None:
     """Why the onboarding is stuck, or None. `channels` are its channels, each annotated with
-    `has_key` (channels_with_key_flag). Live, expired and unverified onboardings are never
-    stuck; signups not yet back from 360Dialog expire instead (clients.services)."""
+    `has_key` (channels_with_key_flag); `failed_webhooks` maps a 360Dialog channel id to the
+    oldest failed webhook event about it (failed_webhooks_by_channel). Live, expired and
+    unverified onboardings are never stuck; signups not yet back from 360Dialog expire
+    instead (clients.services)."""
     if onboarding.status in (Onboarding.Status.LIVE, Onboarding.Status.EXPIRED):
         return None
     if not onboarding.verified:
@@ -111,6 +115,15 @@ def onboarding_stuck_reason(
                 f"{channel.label} {what}",
             )
     for channel in channels:
+        failed_since = (failed_webhooks or {}).get(channel.hub_channel_id)
+        if failed_since is not None:
+            return Stuck(
+                StuckReason.WEBHOOK_FAILED,
+                failed_since,
+                f"{channel.label}: a webhook event about it failed; replay it from Webhook "
+                "events once the cause is fixed",
+            )
+    for channel in channels:
         if getattr(channel, "has_key", False):
             continue
         granted = channel.permission == Channel.Permission.GRANTED
@@ -137,6 +150,20 @@ def onboarding_stuck_reason(
         client = onboarding.return_data.get("client") or "unknown"
         return Stuck(StuckReason.RETURNED_NO_CHANNEL, returned_at, f"client {client}")
     return None
+
+
+def failed_webhooks_by_channel(partner: Partner) -> dict[str, datetime]:
+    """360Dialog channel id -> when the oldest failed webhook event about it arrived. One
+    query; failed events are few (they are replayed or fixed)."""
+    return dict(
+        WebhookEvent.objects.filter(partner=partner, status=WebhookEvent.Status.FAILED)
+        .annotate(channel_ref=EventChannel("payload"))
+        .exclude(channel_ref="")
+        .values("channel_ref")
+        .annotate(first=Min("received_at"))
+        .values_list("channel_ref", "first")
+        .order_by()
+    )
 
 
 def onboardings_to_check() -> QuerySet[Onboarding]:
@@ -383,6 +410,8 @@ class Home:
     key_errors: int
     api_errors: int = 0
     api_error_last: datetime | None = None
+    corrections: int = 0
+    unknown_keys: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -487,6 +516,16 @@ def console_home(*, partners: Iterable[Partner], days: int, now: datetime | None
     api_errors = PartnerApiCall.objects.filter(
         partner_id__in=partner_ids, ok=False, at__gte=day_ago
     ).aggregate(count=Count("pk"), last=Max("at"))
+    # Reconciliation's corrections, and keys 360Dialog held for a number that the portal never
+    # stored (found when a key is created: channels.provisioning lists them first).
+    recent = TimelineEntry.objects.filter(
+        partner_id__in=partner_ids, created_at__gte=day_ago
+    ).aggregate(
+        corrections=Count("pk", filter=Q(kind=TimelineEntry.Kind.CORRECTION)),
+        unknown_keys=Count(
+            "pk", filter=Q(kind=TimelineEntry.Kind.API_KEY, data__has_key="hub_key_ids")
+        ),
+    )
     return Home(
         days=days,
         since=since,
@@ -512,6 +551,8 @@ def console_home(*, partners: Iterable[Partner], days: int, now: datetime | None
         .count(),
         api_errors=api_errors["count"],
         api_error_last=api_errors["last"],
+        corrections=recent["corrections"],
+        unknown_keys=recent["unknown_keys"],
     )
 
 

@@ -32,6 +32,7 @@ from clients.models import Notification, Onboarding, TimelineEntry
 from clients.services import onboarding_status_set, timeline_add
 from console.models import StuckFlag
 from console.selectors import (
+    failed_webhooks_by_channel,
     key_masked,
     onboarding_stuck_reason,
     onboardings_to_check,
@@ -394,6 +395,7 @@ def stuck_flags_update(*, partner: Partner, now: datetime | None = None) -> Stuc
     now = now or timezone.now()
     thresholds = stuck_thresholds_for(partner)
     flags = {flag.onboarding_id: flag for flag in StuckFlag.objects.filter(partner=partner)}
+    failed_webhooks = failed_webhooks_by_channel(partner)
     result = StuckScan()
     seen: set[int] = set()
     for onboarding in onboardings_to_check().filter(partner=partner).iterator(chunk_size=500):
@@ -403,6 +405,7 @@ def stuck_flags_update(*, partner: Partner, now: datetime | None = None) -> Stuc
             payment_mode=partner.payment_mode,
             thresholds=thresholds,
             now=now,
+            failed_webhooks=failed_webhooks,
         )
         if stuck is None:
             continue
