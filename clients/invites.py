@@ -33,6 +33,17 @@ def invite_url(*, partner: Partner, token: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}{path}?invite={token}"
 
 
+def invite_link_renew(*, invite: Invite) -> str:
+    """A fresh token for the invite: the link made before stops working. Returns the token,
+    of which only the hash is stored: build its link (invite_url) now, it cannot be later."""
+    token = token_new(nbytes=24)
+    invite.token_hash = token_hash(token)
+    Invite.objects.filter(pk=invite.pk).update(
+        token_hash=invite.token_hash, updated_at=timezone.now()
+    )
+    return token
+
+
 def invites_revoke(*, invite_ids: list[int]) -> int:
     return Invite.objects.filter(pk__in=invite_ids, revoked_at__isnull=True).update(
         revoked_at=timezone.now()

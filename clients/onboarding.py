@@ -71,6 +71,8 @@ def onboarding_start(
         onboarding=onboarding,
         kind=TimelineEntry.Kind.CREATED,
         message="Started on the signup page" + (" from an invite." if invite else "."),
+        # Which invite was used (the console shows whether and when each was).
+        data={"invite": str(invite.public_id)} if invite else None,
     )
     domain_event_record(
         partner=partner, type="onboarding.started", data=onboarding_data(onboarding)

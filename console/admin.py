@@ -11,7 +11,9 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import CharField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path, reverse
@@ -19,10 +21,17 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
+from audit.services import audit_record
 from channels.admin import ApiKeyAdmin, ChannelAdmin
 from channels.models import ApiKey, Channel, PartnerApiCall
-from clients.admin import ClientAdmin, NotificationAdmin, OnboardingAdmin, TimelineEntryAdmin
-from clients.models import Client, Notification, Onboarding, TimelineEntry
+from clients.admin import (
+    ClientAdmin,
+    InviteAdmin,
+    NotificationAdmin,
+    OnboardingAdmin,
+    TimelineEntryAdmin,
+)
+from clients.models import Client, Invite, Notification, Onboarding, TimelineEntry
 from console.models import StuckFlag, StuckReason, StuckThresholds
 from console.search import (
     channel_ids_matching,
@@ -36,8 +45,10 @@ from console.search import (
 from console.selectors import channels_with_key_flag, current_step, onboarding_story
 from console.views import ONBOARDING_ACTIONS
 from dialog360.events import KNOWN_EVENTS
+from portal.admin import PartnerAdmin, PartnerMembershipAdmin
 from portal.admin_tenancy import PartnerFilter, TenantAdmin, partner_access
-from portal.models import Partner
+from portal.client_ip import client_ip
+from portal.models import Partner, PartnerMembership
 from webhooks.admin import WebhookEventAdmin
 from webhooks.models import WebhookEvent
 
@@ -574,6 +585,165 @@ class PartnerApiCallAdmin(TenantAdmin):
         return format_html('<a href="{}">story</a>', url)
 
 
+class ConsoleInviteAdmin(InviteAdmin):
+    """Invites with whether and when each was used (the onboarding it started, from the
+    timeline: clients.onboarding notes the invite) and "Send it by e-mail"."""
+
+    list_display = [*InviteAdmin.list_display, "used"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        first_use = (
+            TimelineEntry.objects.filter(kind=TimelineEntry.Kind.CREATED)
+            .annotate(invite_ref=KT("data__invite"))
+            .filter(invite_ref=Cast(OuterRef("public_id"), output_field=CharField()))
+            .order_by("created_at", "pk")
+        )
+        invites: QuerySet[Any] = super().get_queryset(request).annotate(
+            used_at=Subquery(first_use.values("created_at")[:1]),
+            used_by=Subquery(first_use.values("onboarding_id")[:1]),
+        )
+        return invites
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        return [*fields, "used", "send"] if obj is not None else fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "used", "send"] if obj is not None else readonly
+
+    @admin.display(description="used")
+    def used(self, obj: Invite) -> str:
+        used_at = getattr(obj, "used_at", None)
+        if used_at is None:
+            return "not yet"
+        url = reverse("admin:clients_onboarding_change", args=[obj.used_by])  # type: ignore[attr-defined]
+        return format_html(
+            '<a href="{}">{}</a>', url, f"{timezone.localtime(used_at):%Y-%m-%d %H:%M}"
+        )
+
+    @admin.display(description="send it by e-mail")
+    def send(self, obj: Invite) -> str:
+        url = reverse("console:invite_action", args=[obj.pk, "send"])
+        return format_html(
+            '<a href="{}" data-action="send">Send a fresh link to {}</a>', url, obj.email or "—"
+        )
+
+
+SECRET_LABELS = {"api_key": "Partner API key", "platform_secret": "platform secret"}
+
+
+class ConsolePartnerAdmin(PartnerAdmin):
+    """Secret replacements and membership changes go to the audit log (never a value)."""
+
+    def save_model(self, request: HttpRequest, obj: Partner, form: Any, change: bool) -> None:
+        replaced = [
+            name
+            for name in SECRET_LABELS
+            if (form.data.get(name) or "").strip() and name in form.changed_data
+        ]
+        super().save_model(request, obj, form, change)
+        for name in replaced:
+            audit_record(
+                partner=obj,
+                action="partner.secret_replace" if change else "partner.secret_set",
+                user=request.user,
+                target_type="partner",
+                target_id=obj.pk,
+                target_label=f"{obj.name}: {SECRET_LABELS[name]}",
+                ip=client_ip(request),
+                data={"field": name},
+            )
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not PartnerMembership:
+            super().save_formset(request, form, formset, change)
+            return
+        changed = [
+            f.instance for f in formset.forms if f.has_changed() and f not in formset.deleted_forms
+        ]
+        deleted = [f.instance for f in formset.deleted_forms if f.instance.pk]
+        before = {
+            m.pk: m.role
+            for m in PartnerMembership.objects.filter(pk__in=[m.pk for m in changed if m.pk])
+        }
+        super().save_formset(request, form, formset, change)
+        for membership in changed:
+            _membership_audit(request, membership, before.get(membership.pk))
+        for membership in deleted:
+            _membership_audit(request, membership, membership.role, removed=True)
+
+    def rotate_webhook_token(
+        self, request: HttpRequest, queryset: QuerySet[Partner]
+    ) -> HttpResponse | None:
+        response = super().rotate_webhook_token(request, queryset)
+        if request.POST.get("confirm") == "yes":
+            access = partner_access(request)
+            for partner in queryset:
+                if access.may_manage(partner.pk):
+                    audit_record(
+                        partner=partner,
+                        action="partner.secret_replace",
+                        user=request.user,
+                        target_type="partner",
+                        target_id=partner.pk,
+                        target_label=f"{partner.name}: webhook token",
+                        ip=client_ip(request),
+                        data={"field": "webhook_token"},
+                    )
+        return response
+
+
+class ConsolePartnerMembershipAdmin(PartnerMembershipAdmin):
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        before = (
+            PartnerMembership.objects.filter(pk=obj.pk).values_list("role", flat=True).first()
+            if change
+            else None
+        )
+        super().save_model(request, obj, form, change)
+        _membership_audit(request, obj, before)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        role = obj.role
+        super().delete_model(request, obj)
+        _membership_audit(request, obj, role, removed=True)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        gone = list(queryset.select_related("user", "partner"))
+        super().delete_queryset(request, queryset)
+        for membership in gone:
+            _membership_audit(request, membership, membership.role, removed=True)
+
+
+def _membership_audit(
+    request: HttpRequest,
+    membership: PartnerMembership,
+    before: str | None,
+    *,
+    removed: bool = False,
+) -> None:
+    """membership.add, .change (its role) or .remove, on the partner's audit log."""
+    if removed:
+        action, data = "membership.remove", {"role": before}
+    elif before is None:
+        action, data = "membership.add", {"role": membership.role}
+    elif before != membership.role:
+        action, data = "membership.change", {"role": membership.role, "was": before}
+    else:
+        return
+    audit_record(
+        partner=membership.partner,
+        action=action,
+        user=request.user,
+        target_type="user",
+        target_id=membership.user_id,
+        target_label=membership.user.get_username(),
+        ip=client_ip(request),
+        data=data,
+    )
+
+
 for model, console_admin in (
     (WebhookEvent, ConsoleWebhookEventAdmin),
     (Channel, ConsoleChannelAdmin),
@@ -581,6 +751,9 @@ for model, console_admin in (
     (TimelineEntry, ConsoleTimelineEntryAdmin),
     (Notification, ConsoleNotificationAdmin),
     (ApiKey, ConsoleApiKeyAdmin),
+    (Invite, ConsoleInviteAdmin),
+    (Partner, ConsolePartnerAdmin),
+    (PartnerMembership, ConsolePartnerMembershipAdmin),
 ):
     admin.site.unregister(model)
     admin.site.register(model, console_admin)

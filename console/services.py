@@ -13,6 +13,7 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -28,7 +29,8 @@ from channels.hub import PartnerNotConnectedError
 from channels.models import ApiKey, Channel
 from channels.provisioning import Outcome, channel_api_key_retry, channel_api_key_rotate
 from clients.event_data import onboarding_data
-from clients.models import Notification, Onboarding, TimelineEntry
+from clients.invites import invite_link_renew, invite_url
+from clients.models import Invite, Notification, Onboarding, TimelineEntry
 from clients.services import onboarding_status_set, timeline_add
 from console.models import StuckFlag
 from console.selectors import (
@@ -94,6 +96,53 @@ def _record(
     )
 
 
+def invite_send(*, invite: Invite, user: StaffUser, ip: str | None) -> Done:
+    """Mail the client a fresh link to the invite: its link is shown only once, when the
+    invite is made, so sending makes a new one and the old link stops working. If the mail
+    cannot be sent, the old link stays and nothing changes but the audit log."""
+    partner = invite.partner
+    problem = ""
+    if not invite.email:
+        problem = "This invite has no e-mail address to send it to."
+    elif invite.revoked_at is not None or invite.expires_at <= timezone.now():
+        problem = "This invite is revoked or expired: make a new one."
+    if not problem:
+        try:
+            with transaction.atomic():
+                link = invite_url(partner=partner, token=invite_link_renew(invite=invite))
+                send_mail(
+                    subject=f"{partner.name}: connect your WhatsApp number",
+                    message=(
+                        f"Hello{' ' + invite.contact_name if invite.contact_name else ''},\n\n"
+                        f"{partner.name} invites you to connect your WhatsApp number:\n\n"
+                        f"{link}\n\nThe link works until "
+                        f"{timezone.localtime(invite.expires_at):%Y-%m-%d}.\n"
+                    ),
+                    from_email=formataddr(
+                        (partner.name.replace("\n", " "), parseaddr(settings.DEFAULT_FROM_EMAIL)[1])
+                    ),
+                    recipient_list=[invite.email],
+                )
+        except Exception as error:  # the mail server: the old link stays
+            logger.warning("invite not sent", extra={"invite": invite.pk}, exc_info=True)
+            problem = f"The mail could not be sent ({type(error).__name__}); the link is unchanged."
+    audit_record(
+        partner=partner,
+        action="invite.send",
+        user=user,
+        target_type="invite",
+        target_id=invite.pk,
+        target_label=str(invite)[:200],
+        outcome=AuditEntry.Outcome.FAILED if problem else AuditEntry.Outcome.OK,
+        reason=problem,
+        ip=ip,
+        data={"to": invite.email},
+    )
+    if problem:
+        return Done(False, problem)
+    return Done(True, f"A fresh link was sent to {invite.email}; the earlier link no longer works.")
+
+
 def action_refused(
     *, partner: Partner, user: StaffUser, ip: str | None, action: str, target: object
 ) -> None:
@@ -102,7 +151,7 @@ def action_refused(
         partner=partner,
         action=action,
         user=user,
-        target_type="channel" if isinstance(target, Channel) else "onboarding",
+        target_type=type(target).__name__.lower(),
         target_id=getattr(target, "pk", ""),
         target_label=str(target)[:200],
         outcome=AuditEntry.Outcome.REFUSED,

@@ -18,6 +18,11 @@ urlpatterns = [
         name="onboarding_action",
     ),
     path(
+        "console/invite/<int:pk>/<slug:action>/",
+        admin.site.admin_view(views.invite_action),
+        name="invite_action",
+    ),
+    path(
         "console/channel/<int:pk>/reveal/",
         admin.site.admin_view(views.channel_key_reveal),
         name="channel_key_reveal",

@@ -19,7 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from channels.models import ApiKey, Channel
-from clients.models import Onboarding
+from clients.models import Invite, Onboarding
 from console import services
 from console.charts import bar_chart, histogram
 from console.selectors import WINDOWS, console_home
@@ -124,6 +124,17 @@ ONBOARDING_ACTIONS: dict[str, Action] = {
     ),
 }
 
+INVITE_ACTIONS: dict[str, Action] = {
+    "send": Action(
+        "Send the invite by e-mail",
+        "The invite's link was shown only once, when it was made, so sending it makes a fresh "
+        "link: the client gets the new one by e-mail and the link made before stops working.",
+        "Send a fresh link",
+        "",
+        lambda obj, user, ip, text: services.invite_send(invite=obj, user=user, ip=ip),
+    ),
+}
+
 CHANNEL_ACTIONS: dict[str, Action] = {
     "retry": Action(
         "Retry the API key",
@@ -207,6 +218,16 @@ def channel_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         else reverse("admin:channels_channel_change", args=[channel.pk])
     )
     return _confirm(request, obj=channel, onboarding=channel.onboarding, action=chosen, back=back)
+
+
+def invite_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    chosen = INVITE_ACTIONS.get(action)
+    invite = get_object_or_404(Invite.objects.select_related("partner"), pk=pk)
+    if chosen is None:
+        raise PermissionDenied
+    _managed(request, invite.partner_id, action=f"invite.{action}", target=invite)
+    back = reverse("admin:clients_invite_change", args=[invite.pk])
+    return _confirm(request, obj=invite, onboarding=None, action=chosen, back=back)
 
 
 def channel_key_reveal(request: HttpRequest, pk: int) -> HttpResponse:
