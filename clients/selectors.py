@@ -183,7 +183,11 @@ def onboarding_progress(onboarding: Onboarding) -> dict[str, object]:
     progress = [
         _channel_progress(channel, channel.pk in keyed, partner, waiting) for channel in channels
     ]
-    done = bool(progress) and all(item.step in ("key", "live") for item in progress)
+    # Done once nothing is left to happen by itself: a number switched on waits for its key.
+    done = bool(progress) and all(
+        item.step in ("key", "live") and _settled(channel, channel.pk in keyed)
+        for item, channel in zip(progress, channels, strict=True)
+    )
     # Numbers arriving count as being back, even when the return itself was lost.
     returned = onboarding.returned_at is not None or bool(progress)
     dead_end = _dead_end(onboarding)
@@ -204,6 +208,15 @@ def onboarding_progress(onboarding: Onboarding) -> dict[str, object]:
         "wait": wait,
         "channels": [item.as_dict() for item in progress],
     }
+
+
+def _settled(channel: NumberState, has_key: bool) -> bool:
+    """Its key is there, or it will not come by itself (failed, or permission withdrawn)."""
+    return (
+        has_key
+        or bool(channel.api_key_error or channel.cancelled_at)
+        or channel.permission == "revoked"
+    )
 
 
 def _dead_end(onboarding: Onboarding) -> tuple[str, str] | None:

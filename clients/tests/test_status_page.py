@@ -126,6 +126,39 @@ def test_each_step_is_ticked_when_it_happened(partner):
     )
 
 
+def test_a_number_switched_on_without_its_key_is_not_all_done(partner):
+    http = HttpClient()
+    onboarding = returned_onboarding(http, partner)
+    number(partner, onboarding, status="running")
+
+    data = status_of(http, onboarding)
+
+    # Not done: the page would stop checking and never see the key arrive.
+    assert (data["done"], data["headline"]) == (
+        False,
+        "Your number is on its way. This page updates by itself.",
+    )
+    assert data["channels"][0]["label"] == "Switched on"
+
+
+def test_withdrawn_and_failed_numbers_leave_nothing_to_wait_for(partner):
+    http = HttpClient()
+    onboarding = returned_onboarding(http, partner)
+    number(partner, onboarding, status="running", permission="revoked")
+    number(partner, onboarding, status="running", api_key_error="403 no permission")
+    with partner_scope(partner):
+        ApiKeyFactory.create(channel=number(partner, onboarding, status="live"))
+
+    data = status_of(http, onboarding)
+
+    assert [channel["label"] for channel in data["channels"]] == [
+        "Permission withdrawn",
+        "Needs attention",
+        "Live",
+    ]
+    assert (data["done"], data["headline"]) == (True, "Something needs attention.")
+
+
 @override_settings(STUCK_THRESHOLDS_MINUTES=THRESHOLDS)
 def test_a_long_wait_says_how_long_and_what_is_normal(partner):
     http = HttpClient()
