@@ -425,6 +425,9 @@ STATUS_POLL_SECONDS = {
 # An onboarding is stuck after this many minutes in one state (partners may set their own in the
 # admin): returned with no number, a number not running, running without a key, no permission
 # on Direct Payment. A final key error is stuck at once.
+# The console's funnel and charts are computed at most this often per partner set and window
+# (they read every onboarding of the window); the page says as of when. 0: every request.
+HOME_FIGURES_SECONDS = env.int("HOME_FIGURES_SECONDS", default=60)
 STUCK_THRESHOLDS_MINUTES = {
     "returned_no_channel": env.int("STUCK_RETURNED_NO_CHANNEL_MINUTES", default=30),
     "channel_not_running": env.int("STUCK_CHANNEL_NOT_RUNNING_MINUTES", default=24 * 60),

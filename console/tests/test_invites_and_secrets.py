@@ -95,7 +95,7 @@ def test_sending_an_invite_makes_a_fresh_link_kills_the_old_one_and_is_audited(a
     [message] = mail.outbox
     assert message.to == ["bea@example.com"]
     assert message.from_email.startswith("Alpha Hub <")
-    [new_link] = re.findall(r"https://portal\.test(/p/alpha/\?invite=\S+)", message.body)
+    [new_link] = re.findall(r"https://portal\.test(/p/alpha/\?invite=\S+)", str(message.body))
     with all_partners_scope():
         assert invite_get_valid(old_link.rsplit("=", 1)[1]) is None
         assert invite_get_valid(new_link.rsplit("=", 1)[1]) == invite
