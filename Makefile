@@ -10,7 +10,7 @@ DEV_STAMP := $(VENV)/.dev-installed
 # PostgreSQL of our own for the run (scripts/test_services.py says which it used).
 WITH_SERVICES := $(BIN)/python -m scripts.test_services
 
-.PHONY: demo test lint typecheck unit services browser lock clean
+.PHONY: demo test lint typecheck unit services browser lock clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,18 @@ typecheck: $(DEV_STAMP)
 
 unit: $(DEV_STAMP)
 	$(WITH_SERVICES) $(BIN)/pytest
+
+## bench: the black-box benchmarks (ingest, then the 10,000-event burst), each printing its
+## figures and its ratios to a baseline of the same run; the burst alone took 14 minutes on
+## 2 cores shared with other work (BURST="--channels 400" makes it a fifth of the size).
+## PostgreSQL and Redis at BENCH_DATABASE_URL and BENCH_REDIS_URL (bench/ingest.py,
+## bench/burst.py)
+BURST ?=
+bench: $(DEV_STAMP)
+	@command -v wrk >/dev/null || (echo "Installing wrk for the benchmarks (apt)..." && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.burst $(BURST)
 
 ## lock: pin every dependency of requirements*.in into requirements*.txt
 COMPILE := $(BIN)/pip-compile --quiet --strip-extras --annotation-style=line \

@@ -5,3 +5,9 @@ from celery import shared_task
 def ping() -> str:
     """Answers "pong": proves a worker consumes the queue (readiness checks, tests, the demo)."""
     return "pong"
+
+
+@shared_task(name="portal.noop", acks_late=True, ignore_result=True)
+def noop(*args: object) -> None:
+    """Does nothing: the baseline a benchmark's workers drain (bench/burst.py), shaped like a
+    webhook's task (arguments, late acknowledgement, no result)."""
