@@ -50,6 +50,7 @@ def test_every_model_with_a_partner_column_is_a_tenant_model_with_the_tenant_man
         "webhooks.WebhookEvent",
         "console.StuckFlag",
         "console.StuckThresholds",
+        "console.PageEvent",
         "audit.AuditEntry",
         "api.ApiToken",
         "events.DomainEvent",
