@@ -29,7 +29,12 @@ from portal.models import PartnerMembership
 from portal.tenancy import partner_scope
 from portal.tests.factories import MembershipFactory
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("settled_worker")]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.usefixtures("settled_worker"),
+    # The Partner API calls made here are recorded on their own connection.
+    pytest.mark.django_db(transaction=True, databases=["default", "partner_api_calls"]),
+]
 NUMBER = "4915112345678"
 
 
@@ -119,6 +124,7 @@ def test_a_manager_finds_the_stuck_onboarding_retries_rotates_and_reads_the_audi
     stuck = page.locator("[data-stuck-list]")
     expect(stuck).to_contain_text("ada@bakery.example")
     expect(stuck).to_contain_text("API key could not be created")
+    expect(page.locator("[data-api-errors]")).to_contain_text("1 Partner API error(s) in 24 h")
     shot(page, "console-1-home")
 
     # Search by the number as a German customer would say it.
@@ -160,6 +166,10 @@ def test_a_manager_finds_the_stuck_onboarding_retries_rotates_and_reads_the_audi
     expect(page.locator("[data-timeline]")).to_contain_text(
         "mia: API key of +4915112345678 rotated"
     )
+    errors = page.locator(".console-timeline__item--api_error")
+    expect(errors).to_have_count(1)
+    expect(errors).to_contain_text("create_api_key for +4915112345678: 400 in")
+    expect(errors).to_contain_text("Simulated error 400")
     shot(page, "console-2-story")
 
     # The audit log shows both actions.
