@@ -598,9 +598,13 @@ class ConsoleInviteAdmin(InviteAdmin):
             .filter(invite_ref=Cast(OuterRef("public_id"), output_field=CharField()))
             .order_by("created_at", "pk")
         )
-        invites: QuerySet[Any] = super().get_queryset(request).annotate(
-            used_at=Subquery(first_use.values("created_at")[:1]),
-            used_by=Subquery(first_use.values("onboarding_id")[:1]),
+        invites: QuerySet[Any] = (
+            super()
+            .get_queryset(request)
+            .annotate(
+                used_at=Subquery(first_use.values("created_at")[:1]),
+                used_by=Subquery(first_use.values("onboarding_id")[:1]),
+            )
         )
         return invites
 
