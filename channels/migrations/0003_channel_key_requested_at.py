@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('channels', '0002_api_key_error'),
+        ("channels", "0002_api_key_error"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='channel',
-            name='key_requested_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='API key requested at'),
+            model_name="channel",
+            name="key_requested_at",
+            field=models.DateTimeField(
+                blank=True, editable=False, null=True, verbose_name="API key requested at"
+            ),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('webhooks', '0002_sweep_index'),
+        ("webhooks", "0002_sweep_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='webhookevent',
-            name='enqueued_at',
+            model_name="webhookevent",
+            name="enqueued_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
     ]
