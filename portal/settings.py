@@ -345,6 +345,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "reconcile": {"task": "channels.reconcile_all", "schedule": 15 * 60.0},
     # Flags stuck onboardings, clears those that moved, mails each partner's managers a digest.
     "stuck-onboardings": {"task": "console.flag_stuck_onboardings", "schedule": 5 * 60.0},
+    # Keeps the console home page's funnel and charts fresh (every partner, all partners, each
+    # window) before HOME_FIGURES_SECONDS runs out, so a page load almost never computes them.
+    "home-figures": {
+        "task": "console.refresh_home_figures",
+        "schedule": 60.0,
+        "options": {"expires": 55.0},
+    },
 }
 
 # --- 360Dialog webhooks and the Partner API -------------------------------------------------------
