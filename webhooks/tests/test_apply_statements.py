@@ -308,6 +308,8 @@ def test_a_request_ended_or_long_lost_lets_the_key_be_queued_again(partner, sett
 
 
 @pytest.mark.django_db(transaction=True)
+# Committed rows: the other transaction runs on a connection of its own and must see them.
+@pytest.mark.django_db(transaction=True)
 def test_a_channel_never_waits_for_its_client_out_of_order(partner):
     """New client details on an event about a locked channel: the client is taken only if it
     is free. While another transaction holds it (client, then channel: the documented order),
