@@ -307,18 +307,42 @@ def test_a_request_ended_or_long_lost_lets_the_key_be_queued_again(partner, sett
     assert queued == [("channels.provision_api_key", partner.pk, channel.pk)]
 
 
-@pytest.mark.django_db(transaction=True)
+def stored_unqueued(partner: Partner, payload: dict[str, object]) -> int:
+    """Stored as the receiver stores it, but not queued: this test commits its rows, and a
+    worker left running by an earlier test of the session must not apply them first."""
+    with partner_scope(partner):
+        return WebhookEvent.objects.create(
+            partner=partner,
+            dedupe_key=f"id:{payload['id']}",
+            hub_event_id=str(payload["id"]),
+            event_type=str(payload["event"]),
+            raw_body=body_of(payload),
+            payload=payload,
+            status=Status.RECEIVED,
+        ).pk
+
+
+def applied_unqueued(partner: Partner, payload: dict[str, object]) -> None:
+    event_pk = stored_unqueued(partner, payload)
+    with partner_scope(partner):
+        assert webhook_event_process(partner=partner, event_pk=event_pk) == Status.PROCESSED
+
+
 # Committed rows: the other transaction runs on a connection of its own and must see them.
 @pytest.mark.django_db(transaction=True)
 def test_a_channel_never_waits_for_its_client_out_of_order(partner):
     """New client details on an event about a locked channel: the client is taken only if it
     is free. While another transaction holds it (client, then channel: the documented order),
     the event fails at once, changing nothing, and its retry applies it."""
-    linked(partner)
-    applied(partner, channel_event("channel_created"))
+    with partner_scope(partner):
+        onboarding = OnboardingFactory.create(partner=partner)
+    client_created = fixture("client_created")
+    client_created["data"]["client"]["partner_payload"] = onboarding_link_code(onboarding)
+    applied_unqueued(partner, client_created)
+    applied_unqueued(partner, channel_event("channel_created"))
     payload = channel_event("channel_submitted")
     payload["data"]["client"]["name"] = "Acme Bakery & Sons"
-    event_pk = store(partner, payload)
+    event_pk = stored_unqueued(partner, payload)
     holding, release = threading.Event(), threading.Event()
 
     def hold_the_client() -> None:
