@@ -43,8 +43,9 @@ import psycopg
 import redis
 
 from bench.ingest import ENV as INGEST_ENV
+from bench.ingest import fresh_database, stop
+from bench.ingest import manage as ingest_manage
 from bench.ingest import spawn as ingest_spawn
-from bench.ingest import stop
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -84,24 +85,12 @@ def spawn(command: list[str], name: str) -> subprocess.Popen[bytes]:
     return ingest_spawn(command, FOLDER / f"{name}.log")
 
 
-def fresh_database() -> None:
-    url = ENV["DATABASE_URL"]
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    manage("migrate", "-v", "0")
+# manage.py with the portal's own settings (no bench URLs needed here).
+MANAGE_ENV = {**ENV, "DJANGO_SETTINGS_MODULE": "portal.settings"}
 
 
 def manage(*args: str) -> str:
-    return subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**ENV, "DJANGO_SETTINGS_MODULE": "portal.settings"},
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    return ingest_manage(*args, env=MANAGE_ENV)
 
 
 def query(sql: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -405,7 +394,7 @@ def main() -> int:
 
     django.setup()
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    fresh_database()
+    fresh_database(env=MANAGE_ENV)
     client = redis.Redis.from_url(ENV["REDIS_URL"])
     client.flushdb()
     processes: list[subprocess.Popen[bytes]] = []

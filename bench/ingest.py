@@ -60,20 +60,21 @@ TEMPLATE = (
 )
 
 
-def fresh_database() -> None:
-    url = ENV["DATABASE_URL"]
+def fresh_database(env: dict[str, str] = ENV) -> None:
+    """Drop and create the database of `env`'s DATABASE_URL, then migrate it."""
+    url = env["DATABASE_URL"]
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    manage("migrate", "-v", "0")
+    manage("migrate", "-v", "0", env=env)
 
 
-def manage(*args: str) -> str:
+def manage(*args: str, env: dict[str, str] = ENV) -> str:
     return subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env=ENV,
+        env=env,
         check=True,
         capture_output=True,
         text=True,

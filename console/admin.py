@@ -53,6 +53,23 @@ from webhooks.admin import WebhookEventAdmin
 from webhooks.models import WebhookEvent
 
 
+class TermSearch:
+    """The console's lists search with their own indexed queries instead of the admin's
+    `search_fields`: `search` gets the term without NUL characters and surrounding spaces, and
+    only when there is one."""
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        term = search_term.replace("\x00", "").strip()
+        if not term:
+            return queryset, False
+        return self.search(request, queryset, term), False
+
+    def search(self, request: HttpRequest, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+        raise NotImplementedError
+
+
 class StuckFilter(admin.SimpleListFilter):
     title = "stuck"
     parameter_name = "stuck"
@@ -106,7 +123,7 @@ class _Echo:
         return value
 
 
-class ConsoleOnboardingAdmin(OnboardingAdmin):
+class ConsoleOnboardingAdmin(TermSearch, OnboardingAdmin):
     """The onboarding list at a glance (a badge per number, current step, age, time since the
     last progress, why it is stuck), a search that understands phone numbers in any usual
     format and 360Dialog's ids, a streamed CSV export of the filtered list; the onboarding
@@ -147,10 +164,8 @@ class ConsoleOnboardingAdmin(OnboardingAdmin):
             .prefetch_related(Prefetch("channels", queryset=channels_with_key_flag()))
         )
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
-    ) -> tuple[QuerySet[Any], bool]:
-        return onboarding_search(queryset, search_term.replace("\x00", "")), False
+    def search(self, request: HttpRequest, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+        return onboarding_search(queryset, term)
 
     def get_urls(self) -> list[URLPattern]:
         export = path(
@@ -376,7 +391,7 @@ class EventTypeFilter(admin.SimpleListFilter):
         return queryset if value is None else queryset.filter(event_type=value)
 
 
-class ConsoleWebhookEventAdmin(WebhookEventAdmin):
+class ConsoleWebhookEventAdmin(TermSearch, WebhookEventAdmin):
     """Each event with the channel and client it is about (linked), searchable by event id,
     channel or client id, a phone number in any usual format, or a client's name."""
 
@@ -398,11 +413,8 @@ class ConsoleWebhookEventAdmin(WebhookEventAdmin):
     def get_list_filter(self, request: HttpRequest) -> Any:
         return [PartnerFilter, "status", EventTypeFilter, ReceivedFilter]
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
-    ) -> tuple[QuerySet[Any], bool]:
-        term = search_term.replace("\x00", "")
-        return webhook_event_search(queryset, term, partner_ids=_partner_ids(request)), False
+    def search(self, request: HttpRequest, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+        return webhook_event_search(queryset, term, partner_ids=_partner_ids(request))
 
     def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
         """The page's channels and clients, found in two queries, linked from each row."""
@@ -447,7 +459,7 @@ class ConsoleWebhookEventAdmin(WebhookEventAdmin):
         return format_html('<a href="{}">{}</a>', url, client.name or hub_id)
 
 
-class ConsoleChannelAdmin(ChannelAdmin):
+class ConsoleChannelAdmin(TermSearch, ChannelAdmin):
     search_help_text = (
         "Channel or client id, a phone number (+49 151 ..., 0151 ...) or a client's name."
     )
@@ -476,63 +488,44 @@ class ConsoleChannelAdmin(ChannelAdmin):
             '<ul class="console-calls">{}</ul><a href="{}">All calls</a>', lines, url
         )
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
-    ) -> tuple[QuerySet[Any], bool]:
-        return channel_search(queryset, search_term.replace("\x00", "")), False
+    def search(self, request: HttpRequest, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+        return channel_search(queryset, term)
 
 
-class ConsoleClientAdmin(ClientAdmin):
+class ConsoleClientAdmin(TermSearch, ClientAdmin):
     search_help_text = "Client id, CRM reference, a name or e-mail, or a phone number."
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
-    ) -> tuple[QuerySet[Any], bool]:
-        return client_search(queryset, search_term.replace("\x00", "")), False
+    def search(self, request: HttpRequest, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+        return client_search(queryset, term)
 
 
-class ConsoleTimelineEntryAdmin(TimelineEntryAdmin):
+class ConsoleTimelineEntryAdmin(TermSearch, TimelineEntryAdmin):
     search_help_text = "The onboarding's e-mail, name, phone number, CRM reference or ids."
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
-    ) -> tuple[QuerySet[Any], bool]:
-        term = search_term.replace("\x00", "").strip()
-        if not term:
-            return queryset, False
-        return queryset.filter(onboarding_id__in=onboarding_ids_matching(term)), False
+    def search(self, request: HttpRequest, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+        return queryset.filter(onboarding_id__in=onboarding_ids_matching(term))
 
 
-class ConsoleNotificationAdmin(NotificationAdmin):
+class ConsoleNotificationAdmin(TermSearch, NotificationAdmin):
     search_help_text = "What it is about (its key), or the onboarding's e-mail, number or ids."
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
-    ) -> tuple[QuerySet[Any], bool]:
-        term = search_term.replace("\x00", "").strip()
-        if not term:
-            return queryset, False
+    def search(self, request: HttpRequest, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
         ids = onboarding_ids_matching(term)
-        return queryset.filter(Q(onboarding_id__in=ids) | Q(key=term)), False
+        return queryset.filter(Q(onboarding_id__in=ids) | Q(key=term))
 
 
-class ConsoleApiKeyAdmin(ApiKeyAdmin):
+class ConsoleApiKeyAdmin(TermSearch, ApiKeyAdmin):
     search_help_text = "The channel's id or number, the key's fingerprint or its last 4."
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
-    ) -> tuple[QuerySet[Any], bool]:
-        term = search_term.replace("\x00", "").strip()
-        if not term:
-            return queryset, False
+    def search(self, request: HttpRequest, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
         match = Q(channel_id__in=channel_ids_matching(term)) | Q(last4=term)
         if len(term) >= 4:
             match |= Q(fingerprint__startswith=term.lower())
-        return queryset.filter(match), False
+        return queryset.filter(match)
 
 
 @admin.register(PartnerApiCall)
-class PartnerApiCallAdmin(TenantAdmin):
+class PartnerApiCallAdmin(TermSearch, TenantAdmin):
     """Every Partner API call made for a number or an onboarding, and every failed one: read
     only. Found by the number's channel id or phone number."""
 
@@ -562,13 +555,8 @@ class PartnerApiCallAdmin(TenantAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
-    ) -> tuple[QuerySet[Any], bool]:
-        term = search_term.replace("\x00", "").strip()
-        if not term:
-            return queryset, False
-        return queryset.filter(channel_id__in=channel_ids_matching(term)), False
+    def search(self, request: HttpRequest, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+        return queryset.filter(channel_id__in=channel_ids_matching(term))
 
     @admin.display(description="number")
     def number(self, obj: PartnerApiCall) -> str:
