@@ -152,7 +152,8 @@ def hubsim(hubsim_process: str) -> Iterator[HubSimControl]:
 
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen[bytes]]:
-    """A real `celery worker` process on Redis, using the test database.
+    """A real `celery worker` process on Redis, using the test database, and the relay that
+    feeds it (`manage.py relay`).
 
     Tests that need what it writes must use `transactional_db`, so their rows are committed
     where the worker can see them.
@@ -177,6 +178,18 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Pop
             stderr=subprocess.STDOUT,
         )
     worker.node = node  # type: ignore[attr-defined]
+    # The worker's other half in production: the relay publishes committed webhook deliveries
+    # and domain events to it (manage.py relay).
+    relay_log = ROOT / "var" / "test-relay.log"
+    with relay_log.open("wb") as out:
+        relay = subprocess.Popen(
+            [sys.executable, "manage.py", "relay"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    worker.relay = relay  # type: ignore[attr-defined]
     try:
         wait_for(
             lambda: app.control.ping(destination=[node], timeout=0.5),
@@ -185,6 +198,7 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Pop
         )
         yield worker
     finally:
+        stop_process(relay, timeout=20)
         stop_process(worker, timeout=20)
 
 

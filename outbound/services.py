@@ -1,7 +1,8 @@
 """Delivering the domain's events (events.DomainEvent) to the partner's endpoints.
 
-The domain records an event in the transaction of its change; once that commits, `outbound`
-is woken (events.signals) and relays it: one delivery per endpoint that wants it. Deliveries are
+The domain records an event in the transaction of its change; once that commits, the relay
+(`manage.py relay`) is woken by the row's trigger and fans it out: one delivery per endpoint that
+wants it. Deliveries are
 sent by a worker on the `outbound` queue; the sweep relays and sends whatever the broker lost."""
 
 from __future__ import annotations
@@ -37,26 +38,49 @@ def domain_event_relay(*, event_id: int) -> int:
     the event is marked relayed. Returns how many; 0 if it was relayed already (or is being
     relayed by another worker)."""
     with transaction.atomic():
-        event = (
+        events = list(
+            DomainEvent.objects.select_for_update(skip_locked=True).filter(
+                pk=event_id, relayed_at__isnull=True
+            )
+        )
+        return _fan_out(events)
+
+
+def domain_events_relay(*, limit: int | None = None) -> int:
+    """The relay's part for domain events (`manage.py relay`, woken by each recorded event's
+    trigger): fan out up to `limit` (RELAY_BATCH) events not yet relayed, oldest first, in one
+    transaction; how many events. Events of partners without endpoints cost one UPDATE for the
+    whole batch. Needs a scope over every partner."""
+    with transaction.atomic():
+        events = list(
             DomainEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_id, relayed_at__isnull=True)
-            .first()
+            .filter(relayed_at__isnull=True)
+            .order_by("pk")
+            .only("pk", "partner_id", "type")[: limit or settings.RELAY_BATCH]
         )
-        if event is None:
-            return 0
-        now = timezone.now()
-        endpoints = [
-            e for e in Endpoint.objects.filter(partner_id=event.partner_id) if e.wants(event.type)
-        ]
-        deliveries = Delivery.objects.bulk_create(
-            Delivery(partner_id=event.partner_id, event=event, endpoint=e, next_attempt_at=now)
-            for e in endpoints
-        )
-        event.relayed_at = now
-        event.save(update_fields=["relayed_at"])
-        for delivery in deliveries:
-            enqueue_on_commit("outbound.deliver", event.partner_id, delivery.pk)
-        return len(deliveries)
+        _fan_out(events)
+    return len(events)
+
+
+def _fan_out(events: list[DomainEvent]) -> int:
+    """In the caller's transaction, with `events` locked: their deliveries made (enqueued after
+    commit) and the events marked relayed; how many deliveries."""
+    if not events:
+        return 0
+    now = timezone.now()
+    endpoints: dict[int, list[Endpoint]] = {}
+    for endpoint in Endpoint.objects.filter(partner_id__in={e.partner_id for e in events}):
+        endpoints.setdefault(endpoint.partner_id, []).append(endpoint)
+    deliveries = Delivery.objects.bulk_create(
+        Delivery(partner_id=event.partner_id, event=event, endpoint=endpoint, next_attempt_at=now)
+        for event in events
+        for endpoint in endpoints.get(event.partner_id, [])
+        if endpoint.wants(event.type)
+    )
+    DomainEvent.objects.filter(pk__in=[event.pk for event in events]).update(relayed_at=now)
+    for delivery in deliveries:
+        enqueue_on_commit("outbound.deliver", delivery.partner_id, delivery.pk)
+    return len(deliveries)
 
 
 def event_body(event: DomainEvent) -> bytes:
@@ -242,9 +266,7 @@ def deliveries_sweep(*, now: datetime | None = None) -> int:
     (the broker lost it, or its retry is later than a countdown may wait). Needs a scope over
     every partner."""
     now = now or timezone.now()
-    unrelayed = DomainEvent.objects.filter(relayed_at__isnull=True).order_by("pk")
-    for event_id in list(unrelayed.values_list("pk", flat=True)[:1000]):
-        domain_event_relay(event_id=event_id)
+    domain_events_relay(limit=1000)
     due = list(
         Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
         .order_by("next_attempt_at")

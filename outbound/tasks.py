@@ -9,7 +9,6 @@ from celery import Task, shared_task
 from outbound.services import (
     deliveries_sweep,
     delivery_attempt,
-    domain_event_relay,
     endpoint_disabled_mail_send,
 )
 from portal.entry import partner_task_scope
@@ -18,12 +17,6 @@ from portal.tenancy import all_partners_scope
 # A retry sooner than this is scheduled with a countdown; a later one is left to the sweep
 # (a countdown longer than the broker's visibility timeout would be delivered twice).
 COUNTDOWN_LIMIT = 300.0
-
-
-@shared_task(name="outbound.relay", acks_late=True, soft_time_limit=30, time_limit=40)
-def relay(partner_id: int, event_id: int) -> int:
-    with partner_task_scope(partner_id):
-        return domain_event_relay(event_id=event_id)
 
 
 @shared_task(bind=True, name="outbound.deliver", acks_late=True, soft_time_limit=30, time_limit=40)

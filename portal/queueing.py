@@ -33,6 +33,15 @@ def enqueue(name: str, *args: Any) -> bool:
     return True
 
 
+def publish(name: str, calls: list[tuple[Any, ...]]) -> None:
+    """Send the task called `name` once for each argument tuple in `calls`, over one broker
+    connection. Unlike `enqueue`, a broker that cannot take them raises: the caller (the relay)
+    keeps its rows unmarked and tries again."""
+    with app.producer_or_acquire() as producer:  # type: ignore[attr-defined]
+        for args in calls:
+            app.send_task(name, args, producer=producer, retry=False, ignore_result=True)
+
+
 def enqueue_on_commit(name: str, *args: Any) -> None:
     """Send the task once the current transaction commits (at once outside a transaction), so
     the worker finds the rows it is about; nothing is sent if the transaction rolls back."""

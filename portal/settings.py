@@ -363,8 +363,19 @@ WEBHOOK_PARTNER_CACHE_SECONDS = env.float("WEBHOOK_PARTNER_CACHE_SECONDS", defau
 # A webhook still unprocessed this many seconds after it was enqueued, and not waiting in the
 # queue any more, is enqueued again by the sweep.
 WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=60)
-# The queue webhooks.process_event goes to (CELERY_TASK_ROUTES); the sweep reads its backlog.
+# The queue webhook processing goes to (CELERY_TASK_ROUTES); the sweep reads its backlog.
 WEBHOOK_QUEUE = "webhooks"
+# The relay (`manage.py relay`, portal/relay.py) publishes committed rows to the workers: what it
+# runs, the PostgreSQL channel the tables' triggers notify, rows claimed per pass, events per
+# processing task, and the longest wait without a notification.
+RELAYS = [
+    "webhooks.relay.webhook_events_relay",
+    "outbound.services.domain_events_relay",
+]
+RELAY_CHANNEL = "portal_relay"  # portal migration 0007's trigger function names it too
+RELAY_BATCH = env.int("RELAY_BATCH", default=500)
+RELAY_TASK_EVENTS = env.int("RELAY_TASK_EVENTS", default=20)
+RELAY_IDLE_SECONDS = env.float("RELAY_IDLE_SECONDS", default=5.0)
 # Processing attempts before a failing webhook is left `failed` for an account manager.
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
 # First pause before a retry (webhooks, Partner API calls); each further retry doubles it.

@@ -28,7 +28,8 @@ class WebhookEvent(TenantModel):
     )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # When its processing was last sent to the broker (on arrival, by the sweep, by a replay).
+    # When its processing was last sent to the broker (by the relay, the sweep or a replay);
+    # null until the relay has published it.
     enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
     processed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
@@ -38,6 +39,12 @@ class WebhookEvent(TenantModel):
         ordering = ["-received_at"]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="webhookevent_sweep"),
+            # What the relay publishes next (webhooks.relay).
+            models.Index(
+                fields=["id"],
+                name="webhookevent_unrelayed",
+                condition=models.Q(status="received", enqueued_at__isnull=True),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

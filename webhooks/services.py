@@ -1,9 +1,10 @@
 """Partner webhooks: store first, answer, then process; nothing received is ever lost.
 
 `webhook_receive` stores one row per delivery (deduplicated per partner by the event id, or by a
-hash of the body) and enqueues processing after commit; if the broker is down the row waits for
-the sweep. `webhook_event_process` applies an event exactly once, under the row's lock: a second
-run (a duplicate message, a redelivery after a killed worker, the sweep) finds it done.
+hash of the body); the relay (webhooks.relay) publishes it once committed, and the sweep
+enqueues again whatever the broker lost. `webhook_event_process` applies an event exactly once,
+under the row's lock: a second run (a duplicate message, a redelivery after a killed worker, the
+sweep) finds it done.
 """
 
 from __future__ import annotations
@@ -76,8 +77,6 @@ def webhook_receive(*, partner: Partner, body: bytes, headers: dict[str, str]) -
     )
     if event_pk is None:
         return Received(event_pk=None, status="duplicate", duplicate=True)
-    if status == Status.RECEIVED:
-        enqueue_on_commit("webhooks.process_event", partner.pk, event_pk)
     if error:
         logger.warning("malformed webhook stored", extra={"event": event_pk, "error": error})
     return Received(event_pk=event_pk, status=status, duplicate=False)
@@ -86,12 +85,13 @@ def webhook_receive(*, partner: Partner, body: bytes, headers: dict[str, str]) -
 _table = WebhookEvent._meta.db_table
 # One statement, committed by itself (autocommit): no BEGIN and COMMIT round trips, and a
 # duplicate is no error to roll back from. The conflict target is the unique constraint
-# webhookevent_unique_per_partner.
+# webhookevent_unique_per_partner. The row's trigger wakes the relay (webhooks.relay), which
+# publishes it to the workers: the request never waits for the broker.
 _INSERT = f"""
-INSERT INTO {_table} (partner_id, received_at, enqueued_at, dedupe_key, hub_event_id,
+INSERT INTO {_table} (partner_id, received_at, dedupe_key, hub_event_id,
                       event_type, raw_body, payload, headers, status, attempts, last_error,
                       traceback)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, 0, %s, '')
+VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, 0, %s, '')
 ON CONFLICT (partner_id, dedupe_key) DO NOTHING
 RETURNING id
 """  # noqa: S608 - the table name is ours; every value is a parameter
@@ -109,16 +109,13 @@ def _insert(
     status: str,
     last_error: str,
 ) -> int | None:
-    """The new row's id, or None when the partner has this delivery already. A received
-    event is enqueued right after this statement commits: it is stored as enqueued now."""
-    now = timezone.now()
+    """The new row's id, or None when the partner has this delivery already."""
     with connection.cursor() as cursor:
         cursor.execute(
             _INSERT,
             [
                 partner_id,
-                now,
-                now if status == Status.RECEIVED else None,
+                timezone.now(),
                 dedupe_key,
                 hub_event_id,
                 event_type,
@@ -144,6 +141,16 @@ def webhook_rejection_record(*, partner: Partner, reason: str) -> None:
 
 def enqueue_processing(event: WebhookEvent) -> bool:
     return enqueue("webhooks.process_event", event.partner_id, event.pk)
+
+
+def webhook_events_process(*, partner: Partner, event_pks: list[int]) -> dict[str, int]:
+    """Apply the events in the order given (the relay's: see webhooks.relay), each in its own
+    transaction as webhook_event_process does; how many ended in each status."""
+    outcomes: dict[str, int] = {}
+    for event_pk in event_pks:
+        outcome = webhook_event_process(partner=partner, event_pk=event_pk)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
 
 
 def webhook_event_process(*, partner: Partner, event_pk: int) -> str:
@@ -262,10 +269,17 @@ def _oldest_waiting_enqueued_at() -> datetime | None:
     """When the event whose processing waits longest in the broker's queue was enqueued; None
     when nothing waits (or the queue cannot be read: then only the time counts)."""
     oldest = queue_oldest(settings.WEBHOOK_QUEUE)
-    if oldest is None or oldest[0] != "webhooks.process_event" or len(oldest[1]) != 2:
+    if oldest is None or len(oldest[1]) != 2:
+        return None
+    name, (_partner_id, events) = oldest[0], oldest[1]
+    if name == "webhooks.process_events" and isinstance(events, list) and events:
+        event_pk = events[0]  # a batch: its events were enqueued together
+    elif name == "webhooks.process_event":
+        event_pk = events
+    else:
         return None
     enqueued_at: datetime | None = (
-        WebhookEvent.objects.filter(pk=oldest[1][1]).values_list("enqueued_at", flat=True).first()
+        WebhookEvent.objects.filter(pk=event_pk).values_list("enqueued_at", flat=True).first()
     )
     return enqueued_at
 

@@ -6,7 +6,7 @@ from celery import shared_task
 
 from portal.entry import partner_task_scope
 from portal.tenancy import all_partners_scope
-from webhooks.services import webhook_event_process, webhook_events_sweep
+from webhooks.services import webhook_event_process, webhook_events_process, webhook_events_sweep
 
 
 # acks_late + reject_on_worker_lost: a worker killed mid-event gives the message back; the
@@ -17,6 +17,15 @@ from webhooks.services import webhook_event_process, webhook_events_sweep
 def process_event(partner_id: int, event_pk: int) -> str:
     with partner_task_scope(partner_id) as partner:
         return webhook_event_process(partner=partner, event_pk=event_pk)
+
+
+# What the relay sends: a batch of one partner's events, applied one by one in the given order.
+@shared_task(
+    name="webhooks.process_events", acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
+def process_events(partner_id: int, event_pks: list[int]) -> dict[str, int]:
+    with partner_task_scope(partner_id) as partner:
+        return webhook_events_process(partner=partner, event_pks=event_pks)
 
 
 @shared_task(name="webhooks.sweep")

@@ -19,7 +19,6 @@ from clients.tests.factories import OnboardingFactory
 from conftest import wait_for
 from events.models import DomainEvent
 from events.services import domain_event_record
-from events.signals import domain_event_committed
 from outbound.http import retry_after_seconds
 from outbound.models import Delivery, Endpoint
 from outbound.services import (
@@ -78,35 +77,6 @@ def test_an_event_is_written_with_the_change_and_not_without_it():
         assert list(Delivery.objects.values_list("endpoint", "status")) == [
             (endpoint.pk, "pending")
         ]
-
-
-@pytest.mark.django_db
-def test_a_recorded_event_wakes_the_relay_once_it_commits_and_never_when_it_rolls_back(
-    django_capture_on_commit_callbacks,
-):
-    partner = PartnerFactory.create()
-    woken: list[tuple[int, int]] = []
-
-    def wake(sender: Any, *, partner_id: int, event_id: int, **kwargs: Any) -> None:
-        woken.append((partner_id, event_id))
-
-    domain_event_committed.connect(wake, dispatch_uid="test-wake")
-    try:
-        with partner_scope(partner):
-            with django_capture_on_commit_callbacks(execute=True):
-                event = domain_event_record(partner=partner, type="onboarding.started", data={})
-            with (
-                django_capture_on_commit_callbacks(execute=True) as callbacks,
-                pytest.raises(RuntimeError),
-                transaction.atomic(),
-            ):
-                domain_event_record(partner=partner, type="onboarding.started", data={})
-                raise RuntimeError("rolls back")
-    finally:
-        domain_event_committed.disconnect(dispatch_uid="test-wake")
-
-    assert woken == [(partner.pk, event.pk)]
-    assert callbacks == []
 
 
 @pytest.mark.django_db

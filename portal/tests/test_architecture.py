@@ -96,7 +96,7 @@ def enqueued_names() -> list[tuple[str, str]]:
                 continue
             func = node.func
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-            if name not in ("enqueue", "enqueue_on_commit"):
+            if name not in ("enqueue", "enqueue_on_commit", "publish"):
                 continue
             where = f"{path.relative_to(ROOT)}:{node.lineno}"
             first = node.args[0] if node.args else None
@@ -149,4 +149,5 @@ def test_tasks_go_to_the_queue_of_their_kind():
         "channels.provision_api_key",
         "channels.reconcile_partner",
         "webhooks.process_event",
+        "webhooks.process_events",
     } <= set(queues)

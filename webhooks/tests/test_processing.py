@@ -468,7 +468,10 @@ def webhook_queue():
         client.delete("webhooks")
 
 
-def test_the_sweep_leaves_events_waiting_their_turn_in_a_backlog(partner, settings, webhook_queue):
+@pytest.mark.parametrize("batched", [True, False], ids=["relay-batch", "single"])
+def test_the_sweep_leaves_events_waiting_their_turn_in_a_backlog(
+    partner, settings, webhook_queue, batched
+):
     settings.WEBHOOK_SWEEP_AFTER_SECONDS = 60
     lost, waiting, behind = (
         store(partner, channel_event("channel_created", event_id=n))
@@ -480,8 +483,12 @@ def test_the_sweep_leaves_events_waiting_their_turn_in_a_backlog(partner, settin
             WebhookEvent.objects.filter(pk=pk).update(enqueued_at=now - timedelta(minutes=minutes))
     # All three were enqueued minutes ago; the first one's message was lost, the other two wait
     # in a backlog (no worker runs here).
-    enqueue("webhooks.process_event", partner.pk, waiting)
-    enqueue("webhooks.process_event", partner.pk, behind)
+    if batched:  # as the relay sends them
+        enqueue("webhooks.process_events", partner.pk, [waiting])
+        enqueue("webhooks.process_events", partner.pk, [behind])
+    else:  # as the sweep and a replay send them
+        enqueue("webhooks.process_event", partner.pk, waiting)
+        enqueue("webhooks.process_event", partner.pk, behind)
 
     with all_partners_scope():
         swept = webhook_events_sweep()
@@ -497,7 +504,7 @@ def test_the_sweep_leaves_events_waiting_their_turn_in_a_backlog(partner, settin
 def queued_event(raw: bytes) -> int:
     message = json.loads(raw)
     args = json.loads(base64.b64decode(message["body"]))[0]
-    return int(args[1])
+    return int(args[1][0] if isinstance(args[1], list) else args[1])
 
 
 def test_replay_puts_a_failed_event_back(partner, django_capture_on_commit_callbacks, refused_name):

@@ -1,0 +1,188 @@
+"""The relay (portal/relay.py): committed rows wake it, it publishes them in batches, and a
+broker that cannot take them leaves them for the next pass."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import psycopg
+import pytest
+from django.db import connection, transaction
+
+from conftest import ROOT, _test_database_url, stop_process, wait_for
+from events.models import DomainEvent
+from events.services import domain_event_record
+from outbound.models import Delivery
+from outbound.services import domain_events_relay, endpoint_create
+from portal.models import Partner
+from portal.relay import relay_pass, relays
+from portal.tenancy import all_partners_scope, partner_scope
+from portal.tests.factories import PartnerFactory
+from webhooks import relay as webhook_relay
+from webhooks.models import WebhookEvent
+from webhooks.relay import process_batches, webhook_events_relay
+from webhooks.services import webhook_receive
+from webhooks.tests.helpers import body_of, channel_event, fixture
+
+Status = WebhookEvent.Status
+
+
+def stored(partner: Partner) -> int:
+    event_pk = webhook_receive(
+        partner=partner, body=body_of(fixture("channel_created")), headers={}
+    ).event_pk
+    assert event_pk is not None
+    return event_pk
+
+
+def listener() -> psycopg.Connection[Any]:
+    conn = psycopg.connect(_test_database_url(), autocommit=True)
+    conn.execute("LISTEN portal_relay")
+    return conn
+
+
+def heard(conn: psycopg.Connection[Any]) -> list[str]:
+    return [notification.payload for notification in conn.notifies(timeout=0.5)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_committed_rows_wake_the_relay_and_rolled_back_ones_do_not():
+    partner = PartnerFactory.create()
+    with listener() as conn:
+        webhook_receive(partner=partner, body=body_of(fixture("channel_created")), headers={})
+        assert heard(conn) == ["webhooks_webhookevent"]
+
+        with partner_scope(partner), pytest.raises(RuntimeError), transaction.atomic():
+            domain_event_record(partner=partner, type="onboarding.started", data={})
+            raise RuntimeError("rolls back")
+        assert heard(conn) == []
+
+        # Three rows in one transaction: one notification.
+        with partner_scope(partner), transaction.atomic():
+            for _ in range(3):
+                domain_event_record(partner=partner, type="onboarding.started", data={})
+        assert heard(conn) == ["events_domainevent"]
+
+        # A duplicate delivery and a malformed one store nothing to publish: no wake-up.
+        webhook_receive(partner=partner, body=body_of(fixture("channel_created")), headers={})
+        webhook_receive(partner=partner, body=b"not json", headers={})
+        assert heard(conn) == []
+
+
+def test_batches_keep_each_partner_apart_and_a_channel_s_events_in_lifecycle_order(settings):
+    settings.RELAY_TASK_EVENTS = 3
+    rows = [
+        # (id, partner, event type, subject)
+        (1, 7, "channel_live", "ch-a"),
+        (2, 8, "channel_created", "ch-x"),
+        (3, 7, "channel_created", "ch-b"),
+        (4, 7, "channel_permission_granted", "ch-a"),
+        (5, 7, "channel_created", "ch-a"),
+        (6, 7, "channel_running", "ch-a"),
+        (7, 8, "client_created", "cl-1"),
+    ]
+    assert list(process_batches(rows)) == [
+        (7, [5, 6, 1]),  # ch-a: created, running, live...
+        (7, [4, 3]),  # ...then its other events, then ch-b
+        (8, [2, 7]),  # ordered by what they are about: "ch-x" before "cl-1"
+    ]
+
+
+@pytest.mark.django_db
+def test_the_relay_publishes_waiting_deliveries_once_and_marks_them(monkeypatch):
+    partner = PartnerFactory.create()
+    sent: list[tuple[str, list[tuple[Any, ...]]]] = []
+    monkeypatch.setattr(webhook_relay, "publish", lambda name, calls: sent.append((name, calls)))
+    stored = [
+        webhook_receive(
+            partner=partner, body=body_of(channel_event(name, channel_id="ch1")), headers={}
+        ).event_pk
+        for name in ("channel_running", "channel_created")
+    ]
+    webhook_receive(partner=partner, body=b"{", headers={})  # malformed: nothing to publish
+
+    assert webhook_events_relay() == 2
+    assert webhook_events_relay() == 0
+    assert sent == [("webhooks.process_events", [(partner.pk, [stored[1], stored[0]])])]
+    with partner_scope(partner):
+        assert (
+            WebhookEvent.objects.filter(enqueued_at__isnull=True, status=Status.RECEIVED).count()
+            == 0
+        )
+
+
+@pytest.mark.django_db
+def test_a_broker_that_cannot_take_them_leaves_the_rows_for_the_next_pass(monkeypatch):
+    partner = PartnerFactory.create()
+    event_pk = stored(partner)
+
+    def down(name: str, calls: list[tuple[Any, ...]]) -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(webhook_relay, "publish", down)
+    assert relay_pass(relays()) == (0, True)
+    with partner_scope(partner):
+        assert WebhookEvent.objects.get(pk=event_pk).enqueued_at is None
+
+    monkeypatch.setattr(webhook_relay, "publish", lambda name, calls: None)
+    assert relay_pass(relays()) == (1, False)
+    with partner_scope(partner):
+        assert WebhookEvent.objects.get(pk=event_pk).enqueued_at is not None
+
+
+@pytest.mark.django_db
+def test_domain_events_are_fanned_out_in_one_batch(django_assert_num_queries):
+    quiet, listening = PartnerFactory.create(), PartnerFactory.create()
+    with partner_scope(listening):
+        endpoint, _ = endpoint_create(partner=listening, url="https://platform.example/hooks")
+    with all_partners_scope():
+        for partner in (quiet, listening, quiet):
+            domain_event_record(partner=partner, type="onboarding.started", data={})
+        # Savepoint, lock the events, their partners' endpoints, the deliveries, mark: 6.
+        with django_assert_num_queries(6):
+            assert domain_events_relay() == 3
+        assert domain_events_relay() == 0
+        assert DomainEvent.objects.filter(relayed_at__isnull=True).count() == 0
+        assert list(Delivery.objects.values_list("endpoint", flat=True)) == [endpoint.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_relay_process_wakes_on_a_stored_delivery_and_stops_on_sigterm(tmp_path):
+    """`manage.py relay` against the test database: a stored delivery is marked enqueued within
+    the wait for it (its idle pass is a minute away, so only the notification can explain it)."""
+    from portal.celery import app
+
+    partner = PartnerFactory.create()
+    env_url = _test_database_url()
+    log = tmp_path / "relay.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "relay"],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "DATABASE_URL": env_url,
+                "RELAY_IDLE_SECONDS": "60",
+                "CELERY_BROKER_URL": app.conf.broker_url,
+            },
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(lambda: b"listening" in log.read_bytes(), timeout=30, what="the relay")
+        event_pk = stored(partner)
+
+        def enqueued() -> bool:
+            with partner_scope(partner):
+                return WebhookEvent.objects.get(pk=event_pk).enqueued_at is not None
+
+        wait_for(enqueued, timeout=10, what="the relay to publish the delivery")
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            stop_process(process, timeout=5)
+    connection.close()
