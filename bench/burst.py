@@ -82,7 +82,7 @@ print(partner_webhook_token_rotate(partner=keys), partner_webhook_token_rotate(p
 
 
 def spawn(command: list[str], name: str) -> subprocess.Popen[bytes]:
-    return ingest_spawn(command, FOLDER / f"{name}.log")
+    return ingest_spawn(command, FOLDER / f"{name}.log", env=ENV)
 
 
 # manage.py with the portal's own settings (no bench URLs needed here).
@@ -255,7 +255,8 @@ def queue_empty(client: redis.Redis[bytes]) -> bool:
 
 
 def start_workers(options: argparse.Namespace) -> list[subprocess.Popen[bytes]]:
-    workers = []
+    """The Celery workers and the relay that feeds them."""
+    workers = [spawn([sys.executable, "manage.py", "relay"], "relay")]
     for n in range(options.worker_processes):
         workers.append(
             spawn(

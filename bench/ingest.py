@@ -111,11 +111,11 @@ def stored_rows() -> int:
     return int(row[0]) if row else 0
 
 
-def spawn(command: list[str], log: Path) -> subprocess.Popen[bytes]:
+def spawn(command: list[str], log: Path, env: dict[str, str] = ENV) -> subprocess.Popen[bytes]:
     return subprocess.Popen(  # noqa: S603
         command,
         cwd=ROOT,
-        env=ENV,
+        env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -190,7 +190,8 @@ def main() -> int:
         idle = wrk(hook, seconds=seconds, connections=conns, bodies=webhook_file)
         results["webhook_idle"] = idle
         results["stored_idle"] = stored_rows() - before
-        # Two worker processes drain the backlog while more arrives.
+        # Two worker processes, fed by the relay, drain the backlog while more arrives.
+        workers.append(spawn([sys.executable, "manage.py", "relay"], folder / "relay.log"))
         for n in (1, 2):
             workers.append(
                 spawn(

@@ -217,6 +217,7 @@ def start_production(logs: Path) -> Stack:
             "worker2",
             [*celery, "worker", "-Q", "default,webhooks,hub,outbound", "-c", "2", "-n", "w2@%h"],
         ),
+        ("relay", [PYTHON, "manage.py", "relay"]),
         ("beat", [*celery, "beat", "-s", str(logs / "celerybeat-schedule")]),
     ):
         stack.processes.append(spawn(name, command, env, logs))

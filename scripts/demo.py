@@ -134,6 +134,13 @@ def run(data_dir: Path, port: int, hubsim_port: int, database_url: str) -> int:
         cwd=str(ROOT),
     )
     manager.add_process(
+        "relay",
+        # Publishes stored webhooks and domain events to the worker once they are committed.
+        f"{PYTHON} manage.py relay",
+        env=env,
+        cwd=str(ROOT),
+    )
+    manager.add_process(
         "beat",
         f"{bin_dir / 'celery'} -A portal beat -l INFO -s {data_dir / 'celerybeat-schedule'}",
         env=env,
