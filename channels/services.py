@@ -18,16 +18,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 from enum import StrEnum
+from functools import cache
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db import connection
+from django.db.models import Model
 from django.utils import timezone
 
 from channels.event_data import channel_data
 from channels.lifecycle import EVENT_STATUS, KEY_STATUSES, Move, move
 from channels.linking import onboarding_for_client
 from channels.models import ApiKey, Channel
-from clients.models import TimelineEntry
+from clients.models import Client, Onboarding, TimelineEntry
 from clients.services import client_changes, client_upsert, timeline_add
 from dialog360.events import ChannelEvent, ChannelNoticeEvent
 from dialog360.objects import ChannelInfo, PayloadError
@@ -47,7 +50,7 @@ def channel_get_locked(*, partner: Partner, info: ChannelInfo) -> Channel:
     whether it holds a current key is known (channel_has_current_key)."""
     if not info.client_id:
         raise PayloadError(f"channel {info.id} names no client (data.client_id)")
-    channel = _channel_locked(hub_channel_id=info.id)
+    channel = _channel_locked(partner=partner, hub_channel_id=info.id)
     if channel is not None:
         client = channel.client
         if client.hub_client_id != info.client_id or client_changes(
@@ -70,7 +73,7 @@ def channel_get_locked(*, partner: Partner, info: ChannelInfo) -> Channel:
             email=info.client_email,
         )
         # The client is locked: whoever else makes this channel waits for it. Look again.
-        channel = _channel_locked(hub_channel_id=info.id)
+        channel = _channel_locked(partner=partner, hub_channel_id=info.id)
         if channel is None:
             channel = Channel.objects.create(
                 partner=partner,
@@ -87,17 +90,62 @@ def channel_get_locked(*, partner: Partner, info: ChannelInfo) -> Channel:
     return channel
 
 
-def _channel_locked(*, hub_channel_id: str) -> Channel | None:
-    """The channel, locked (its row only), with its client and onboarding and whether it holds
-    a current key: what applying an event reads, in one query."""
-    current_key = ApiKey.objects.filter(channel=OuterRef("pk"), revoked_at__isnull=True)
-    return (
-        Channel.objects.select_for_update(of=("self",))
-        .select_related("client", "onboarding")
-        .annotate(has_current_key=Exists(current_key))
-        .filter(hub_channel_id=hub_channel_id)
-        .first()
-    )
+def _channel_locked(*, partner: Partner, hub_channel_id: str) -> Channel | None:
+    """The partner's channel, locked (its row only), with its client and onboarding and whether
+    it holds a current key: what applying an event reads, in one query.
+
+    Every event runs this, so its SQL is written once (from the models' columns) rather than
+    compiled by the ORM each time, which cost more than running it; the rows become model
+    instances as the ORM's own would (Model.from_db)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_locked_sql(), [partner.pk, hub_channel_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    channel = _instance(Channel, row)
+    channel.client = _instance(Client, row)
+    onboarding = _instance(Onboarding, row)
+    channel.onboarding = onboarding if onboarding.pk is not None else None
+    channel.has_current_key = bool(row[-1])  # type: ignore[attr-defined]
+    return channel
+
+
+_M = TypeVar("_M", bound=Model)
+
+
+def _instance(model: type[_M], row: tuple[Any, ...]) -> _M:
+    """The `model` instance whose columns sit in this row of _locked_sql."""
+    names, start = _row_layout()[model]
+    return model.from_db(connection.alias, names, row[start : start + len(names)])
+
+
+@cache
+def _row_layout() -> dict[type[Model], tuple[list[str], int]]:
+    """Where each model's columns start in a row of _locked_sql, with their attribute names."""
+    layout: dict[type[Model], tuple[list[str], int]] = {}
+    start = 0
+    for model in (Channel, Client, Onboarding):
+        names = [field.attname for field in model._meta.concrete_fields]
+        layout[model] = (names, start)
+        start += len(names)
+    return layout
+
+
+@cache
+def _locked_sql() -> str:
+    def columns(model: type[Model], alias: str) -> str:
+        return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+
+    return f"""
+SELECT {columns(Channel, "ch")}, {columns(Client, "cl")}, {columns(Onboarding, "ob")},
+       EXISTS (SELECT 1 FROM {ApiKey._meta.db_table} k
+               WHERE k.channel_id = ch.id AND k.revoked_at IS NULL)
+FROM {Channel._meta.db_table} ch
+JOIN {Client._meta.db_table} cl ON cl.id = ch.client_id
+LEFT JOIN {Onboarding._meta.db_table} ob ON ob.id = ch.onboarding_id
+WHERE ch.partner_id = %s AND ch.hub_channel_id = %s
+FOR UPDATE OF ch
+"""  # noqa: S608 - table and column names are the models' own; values are parameters
 
 
 def channel_has_current_key(channel: Channel) -> bool:
@@ -261,7 +309,7 @@ def channel_apply_notice(*, partner: Partner, event: ChannelNoticeEvent) -> Chan
         channel = channel_get_locked(partner=partner, info=event.channel)
     else:
         # A notice names no client: the channel alone is locked (it reads no client row).
-        found = _channel_locked(hub_channel_id=event.channel_id)
+        found = _channel_locked(partner=partner, hub_channel_id=event.channel_id)
         if found is None:
             # Ahead of the channel's own events: fail now, and the retry finds the channel.
             raise ChannelNotKnownYetError(

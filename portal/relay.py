@@ -6,7 +6,9 @@ RELAY_CHANNEL when their transaction commits. The relay LISTENs on that channel 
 RELAYS (dotted paths to functions that claim, publish and mark a batch, returning how many rows
 they moved) until none has anything left, then waits for the next notification, or
 RELAY_IDLE_SECONDS at most: a notification missed while the relay was down or reconnecting only
-delays a row until then.
+delays a row until then. The first row after a quiet spell is published at once; while rows keep
+coming, each pass waits RELAY_LINGER_SECONDS for more, so a burst becomes tasks of many events
+instead of a task per event.
 
 Nothing is lost if the relay is not running: the rows stay in the database and the beat sweeps
 publish them (later). Several relays may run: each claims rows with SKIP LOCKED.
@@ -81,8 +83,9 @@ def _drain(listener: Any) -> None:
         pass
 
 
-def relay_forever(stop: threading.Event) -> None:
-    """Relay until `stop` is set; a lost database or broker is waited for, with backoff."""
+def relay_forever(stop: threading.Event, after_pass: Callable[[], None] | None = None) -> None:
+    """Relay until `stop` is set; a lost database or broker is waited for, with backoff.
+    `after_pass` is called after each pass that reached the database (a heartbeat)."""
     functions = relays()
     pause = 0.0
     while not stop.is_set():
@@ -92,6 +95,8 @@ def relay_forever(stop: threading.Event) -> None:
                 while not stop.is_set():
                     close_old_connections()  # as a request would: CONN_MAX_AGE, broken ones
                     moved, failed = relay_pass(functions)
+                    if after_pass is not None:
+                        after_pass()
                     if failed:
                         pause = min(max(pause * 2, 0.5), 10.0)
                         stop.wait(pause)
@@ -99,6 +104,8 @@ def relay_forever(stop: threading.Event) -> None:
                     pause = 0.0
                     if moved:
                         _drain(listener)  # what they announced was just moved (or is next)
+                        # While rows keep coming, let a few more arrive: fewer, larger tasks.
+                        stop.wait(settings.RELAY_LINGER_SECONDS)
                         continue
                     _woken(listener, stop, settings.RELAY_IDLE_SECONDS)
         except Exception:  # the database went away: wait, then listen again

@@ -367,7 +367,8 @@ WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=60)
 WEBHOOK_QUEUE = "webhooks"
 # The relay (`manage.py relay`, portal/relay.py) publishes committed rows to the workers: what it
 # runs, the PostgreSQL channel the tables' triggers notify, rows claimed per pass, events per
-# processing task, and the longest wait without a notification.
+# processing task, the longest wait without a notification, and the pause between passes
+# while rows keep coming (a burst is published as fewer, larger tasks).
 RELAYS = [
     "webhooks.relay.webhook_events_relay",
     "outbound.services.domain_events_relay",
@@ -376,6 +377,7 @@ RELAY_CHANNEL = "portal_relay"  # portal migration 0007's trigger function names
 RELAY_BATCH = env.int("RELAY_BATCH", default=500)
 RELAY_TASK_EVENTS = env.int("RELAY_TASK_EVENTS", default=20)
 RELAY_IDLE_SECONDS = env.float("RELAY_IDLE_SECONDS", default=5.0)
+RELAY_LINGER_SECONDS = env.float("RELAY_LINGER_SECONDS", default=0.05)
 # Processing attempts before a failing webhook is left `failed` for an account manager.
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
 # First pause before a retry (webhooks, Partner API calls); each further retry doubles it.

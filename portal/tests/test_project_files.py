@@ -59,14 +59,15 @@ def test_compose_runs_every_process_with_health_checks_and_named_volumes():
     config = json.loads(result.stdout)
     services = config["services"]
 
-    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
-    for name in ("postgres", "redis", "web", "worker", "beat"):
+    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "relay", "beat"}
+    for name in ("postgres", "redis", "web", "worker", "relay", "beat"):
         assert services[name]["healthcheck"]["test"], name
     assert services["web"]["command"] is None  # the image's own command: gunicorn
     assert 'CMD ["gunicorn", "portal.wsgi"]' in (ROOT / "Dockerfile").read_text()
     assert services["worker"]["command"][:4] == ["celery", "-A", "portal", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "portal", "beat"]
-    for name in ("web", "worker", "beat"):
+    assert services["relay"]["command"][:3] == ["python", "manage.py", "relay"]
+    for name in ("web", "worker", "relay", "beat"):
         depends_on = services[name]["depends_on"]
         assert depends_on["migrate"]["condition"] == "service_completed_successfully"
         assert depends_on["postgres"]["condition"] == "service_healthy"

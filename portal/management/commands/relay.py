@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from portal.relay import relay_forever
 
@@ -16,8 +17,16 @@ class Command(BaseCommand):
         "or Ctrl-C."
     )
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--heartbeat",
+            type=Path,
+            help="a file touched after every pass (at least every RELAY_IDLE_SECONDS), for a "
+            "health check",
+        )
+
+    def handle(self, *args: Any, heartbeat: Path | None, **options: Any) -> None:
         stop = threading.Event()
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, lambda *_: stop.set())
-        relay_forever(stop)
+        relay_forever(stop, after_pass=heartbeat.touch if heartbeat else None)
