@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -109,23 +109,37 @@ def _insert(
     status: str,
     last_error: str,
 ) -> int | None:
-    """The new row's id, or None when the partner has this delivery already."""
+    """The new row's id, or None when the partner has this delivery already.
+
+    Django checks a kept connection with a query of its own before a request's first statement
+    (CONN_HEALTH_CHECKS): a round trip per delivery. Here the INSERT is that check: if the kept
+    connection turns out to be broken (PostgreSQL restarted), it runs once more on a new one.
+    Either way it is stored at most once (the conflict target)."""
+    values = [
+        partner_id,
+        timezone.now(),
+        dedupe_key,
+        hub_event_id,
+        event_type,
+        raw_body,
+        None if payload is None else json.dumps(payload),
+        json.dumps(headers),
+        status,
+        last_error,
+    ]
+    if connection.in_atomic_block:
+        return _insert_row(values)
+    connection.health_check_done = True
+    try:
+        return _insert_row(values)
+    except (InterfaceError, OperationalError):
+        connection.close()
+        return _insert_row(values)
+
+
+def _insert_row(values: list[object]) -> int | None:
     with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT,
-            [
-                partner_id,
-                timezone.now(),
-                dedupe_key,
-                hub_event_id,
-                event_type,
-                raw_body,
-                None if payload is None else json.dumps(payload),
-                json.dumps(headers),
-                status,
-                last_error,
-            ],
-        )
+        cursor.execute(_INSERT, values)
         row = cursor.fetchone()
     return None if row is None else int(row[0])
 

@@ -3,10 +3,12 @@ seconds, one INSERT that commits itself, duplicates answered by that same statem
 
 from __future__ import annotations
 
+import psycopg
 import pytest
+from django.db import connection
 from django.test import Client as HttpClient
 
-from conftest import wait_for
+from conftest import _test_database_url, wait_for
 from portal.models import Partner
 from portal.tenancy import partner_scope
 from portal.tests.factories import PartnerFactory, webhook_token_of
@@ -70,3 +72,39 @@ def test_without_memory_a_deactivated_partner_is_refused_at_once(settings):
     Partner.objects.filter(pk=partner.pk).update(is_active=False)
 
     assert post(token, channel_event("channel_ready")).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_kept_connection_is_not_checked_with_a_query_of_its_own(monkeypatch):
+    partner = PartnerFactory.create(platform_secret=SECRET)
+    token = webhook_token_of(partner)
+    post(token, channel_event("channel_created", channel_id="first"))  # the partner is read
+    checks: list[bool] = []
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(True) or True)
+    # What the start of each request does (Django's test client leaves it out).
+    connection.close_if_unusable_or_obsolete()
+    assert connection.connection is not None  # kept, to be checked before its next use
+
+    stored = post(token, channel_event("channel_ready", channel_id="second"))
+
+    assert stored.json() == {"status": "received", "duplicate": False}
+    assert checks == []  # CONN_HEALTH_CHECKS would have asked first: a round trip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_is_stored_when_postgresql_dropped_the_kept_connection():
+    partner = PartnerFactory.create(platform_secret=SECRET)
+    token = webhook_token_of(partner)
+    post(token, channel_event("channel_created", channel_id="first"))
+    connection.ensure_connection()
+    backend = connection.connection.info.backend_pid
+    with psycopg.connect(_test_database_url(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [backend])
+
+    stored = post(token, channel_event("channel_ready", channel_id="second"))
+
+    assert stored.status_code == 200
+    assert stored.json() == {"status": "received", "duplicate": False}
+    assert connection.connection.info.backend_pid != backend
+    with partner_scope(partner):
+        assert WebhookEvent.objects.count() == 2
