@@ -39,6 +39,7 @@ from channels.services import (
     api_keys_revoke,
     channel_advance,
     channel_api_key_error_clear,
+    channel_locked,
     channel_may_have_key,
     channel_permission_set,
     channel_provision_if_due,
@@ -77,7 +78,9 @@ def channel_api_key_provision(
             channel = _locked(channel_id, partner)
             # Rolled back with the rest when a retryable error propagates: the retry is queued.
             _request_done(channel)
+            # Asked now, under the lock: the loading query's answer predates a wait for it.
             current = ApiKey.objects.filter(channel=channel, revoked_at__isnull=True).exists()
+            channel.has_current_key = current  # type: ignore[attr-defined]
             if current and not replace:
                 return Outcome.EXISTS
             if channel.api_key_error and not replace:
@@ -158,12 +161,10 @@ def _confirmed(channel: Channel, *, api_channel: ChannelInfo) -> bool:
 
 
 def _locked(channel_id: int, partner: Partner) -> Channel:
-    channel = (
-        Channel.objects.select_for_update(of=("self",))
-        .select_related("client", "onboarding")
-        .get(pk=channel_id)
-    )
-    channel.partner = partner  # known already: no query for it later
+    """The channel, locked, with its client, onboarding and whether it holds a current key."""
+    channel = channel_locked(partner=partner, by="pk", value=channel_id)
+    if channel is None:
+        raise Channel.DoesNotExist(f"channel {channel_id}")
     return channel
 
 
@@ -177,6 +178,8 @@ def _request_done(channel: Channel) -> None:
 def _note_unknown_keys(channel: Channel, listed: list[ApiKeyInfo]) -> None:
     """Keys 360Dialog holds for the channel that the portal never stored: the next create
     replaces them (they cannot be read back); say so."""
+    if not listed:
+        return  # a first key: nothing there to replace
     stored = set(ApiKey.objects.filter(channel=channel).values_list("hub_key_id", flat=True))
     unknown = [key.id for key in listed if key.id not in stored]
     if unknown and channel.onboarding is not None:
@@ -249,6 +252,7 @@ def _store(channel: Channel, created: CreatedApiKey, *, reason: str) -> ApiKey:
     )
     onboarding = channel.onboarding
     if onboarding is not None:
+        onboarding.partner = channel.partner  # the same tenant: no query for it (the mail)
         timeline_add(
             onboarding=onboarding,
             kind=TimelineEntry.Kind.API_KEY,

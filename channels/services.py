@@ -91,14 +91,19 @@ def channel_get_locked(*, partner: Partner, info: ChannelInfo) -> Channel:
 
 
 def _channel_locked(*, partner: Partner, hub_channel_id: str) -> Channel | None:
-    """The partner's channel, locked (its row only), with its client and onboarding and whether
-    it holds a current key: what applying an event reads, in one query.
+    return channel_locked(partner=partner, by="hub_channel_id", value=hub_channel_id)
 
-    Every event runs this, so its SQL is written once (from the models' columns) rather than
-    compiled by the ORM each time, which cost more than running it; the rows become model
-    instances as the ORM's own would (Model.from_db)."""
+
+def channel_locked(*, partner: Partner, by: str, value: int | str) -> Channel | None:
+    """The partner's channel whose `by` ("pk" or "hub_channel_id") is `value`, locked (its row
+    only), with its client and onboarding and whether it holds a current key: what applying an
+    event or making a key reads, in one query.
+
+    Every event and key runs this, so its SQL is written once (from the models' columns)
+    rather than compiled by the ORM each time, which cost more than running it; the rows become
+    model instances as the ORM's own would (Model.from_db)."""
     with connection.cursor() as cursor:
-        cursor.execute(_locked_sql(), [partner.pk, hub_channel_id])
+        cursor.execute(_locked_sql(_LOCKED_BY[by]), [partner.pk, value])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -107,6 +112,7 @@ def _channel_locked(*, partner: Partner, hub_channel_id: str) -> Channel | None:
     onboarding = _instance(Onboarding, row)
     channel.onboarding = onboarding if onboarding.pk is not None else None
     channel.has_current_key = bool(row[-1])  # type: ignore[attr-defined]
+    channel.partner = partner  # known already: no query for it later
     return channel
 
 
@@ -131,8 +137,11 @@ def _row_layout() -> dict[type[Model], tuple[list[str], int]]:
     return layout
 
 
+_LOCKED_BY = {"pk": "id", "hub_channel_id": "hub_channel_id"}
+
+
 @cache
-def _locked_sql() -> str:
+def _locked_sql(column: str) -> str:
     def columns(model: type[Model], alias: str) -> str:
         return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
 
@@ -143,14 +152,16 @@ SELECT {columns(Channel, "ch")}, {columns(Client, "cl")}, {columns(Onboarding, "
 FROM {Channel._meta.db_table} ch
 JOIN {Client._meta.db_table} cl ON cl.id = ch.client_id
 LEFT JOIN {Onboarding._meta.db_table} ob ON ob.id = ch.onboarding_id
-WHERE ch.partner_id = %s AND ch.hub_channel_id = %s
+WHERE ch.partner_id = %s AND ch."{column}" = %s
 FOR UPDATE OF ch
 """  # noqa: S608 - table and column names are the models' own; values are parameters
 
 
 def channel_has_current_key(channel: Channel) -> bool:
-    """Whether the channel holds a current key: known from loading it (channel_get_locked),
-    otherwise asked."""
+    """Whether the channel holds a current key: known from loading it (channel_locked),
+    otherwise asked. Loaded, it is what the locking query's snapshot saw, which is older than
+    the lock when the query had to wait for it: good enough to decide whether to queue a key
+    (provisioning looks again under the lock), not to decide anything that must be exact."""
     known: bool | None = getattr(channel, "has_current_key", None)
     if known is None:
         known = ApiKey.objects.filter(channel=channel, revoked_at__isnull=True).exists()
@@ -387,9 +398,9 @@ def channel_api_key_error_clear(*, channel: Channel, why: str) -> None:
 
 
 def api_keys_revoke(*, channel: Channel, reason: str) -> int:
-    """Mark the channel's current key revoked; the number of keys marked."""
-    if not channel_has_current_key(channel):
-        return 0
+    """Mark the channel's current key revoked; the number of keys marked. Asks the database,
+    not the hint channel_has_current_key gives: a key made while this transaction waited for
+    the channel's lock is revoked too."""
     revoked = ApiKey.objects.filter(channel=channel, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoked_reason=reason
     )

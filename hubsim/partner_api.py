@@ -45,15 +45,17 @@ class PartnerApi(HubState):
     def api_list(
         self, partner_id: str, kind: Literal["clients", "channels"], query: dict[str, str]
     ) -> dict[str, Any]:
-        with self.lock:
-            rows: list[dict[str, Any]]
-            if kind == "clients":
-                rows = [c.as_json() for c in self.clients.values() if c.partner_id == partner_id]
-            else:
-                rows = [c.as_json() for c in self.channels.values() if c.partner_id == partner_id]
         filters = _json_query(query.get("filters"), "filters")
         if not isinstance(filters, dict):
             raise HubError(400, "filters must be a JSON object")
+        with self.lock:
+            found = self.clients if kind == "clients" else self.channels
+            # A filter on the id (how one channel is fetched) needs no pass over all of them.
+            wanted = found.get(filters["id"]) if isinstance(filters.get("id"), str) else None
+            candidates = [wanted] if wanted else [] if "id" in filters else found.values()
+            rows: list[dict[str, Any]] = [
+                item.as_json() for item in candidates if item.partner_id == partner_id
+            ]
         rows = [row for row in rows if all(row.get(k) == v for k, v in filters.items())]
         sort = query.get("sort") or "-created_at"
         key = sort.lstrip("-")

@@ -15,6 +15,7 @@ import logging
 import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -115,7 +116,7 @@ def _insert(
     (CONN_HEALTH_CHECKS): a round trip per delivery. Here the INSERT is that check: if the kept
     connection turns out to be broken (PostgreSQL restarted), it runs once more on a new one.
     Either way it is stored at most once (the conflict target)."""
-    values = [
+    values: list[Any] = [
         partner_id,
         timezone.now(),
         dedupe_key,
@@ -129,7 +130,7 @@ def _insert(
     ]
     if connection.in_atomic_block:
         return _insert_row(values)
-    connection.health_check_done = True
+    connection.health_check_done = True  # type: ignore[attr-defined]  # Django's own flag
     try:
         return _insert_row(values)
     except (InterfaceError, OperationalError):
@@ -137,7 +138,7 @@ def _insert(
         return _insert_row(values)
 
 
-def _insert_row(values: list[object]) -> int | None:
+def _insert_row(values: list[Any]) -> int | None:
     with connection.cursor() as cursor:
         cursor.execute(_INSERT, values)
         row = cursor.fetchone()

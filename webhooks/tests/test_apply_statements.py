@@ -22,12 +22,14 @@ from channels.tests.factories import ApiKeyFactory
 from clients.models import Client, TimelineEntry
 from clients.proof import onboarding_link_code
 from clients.tests.factories import OnboardingFactory
+from conftest import wait_for
 from portal.models import Partner
 from portal.tenancy import partner_scope
 from portal.tests.factories import PartnerFactory
 from webhooks.models import WebhookEvent
 from webhooks.services import webhook_event_process, webhook_receive
 from webhooks.tests.helpers import body_of, channel_event, fixture
+from webhooks.tests.test_resilience import backends_waiting_for_a_lock
 
 pytestmark = pytest.mark.django_db
 Status = WebhookEvent.Status
@@ -375,3 +377,48 @@ def test_a_channel_never_waits_for_its_client_out_of_order(partner):
             "submitted",
             "Acme Bakery & Sons",
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_key_stored_while_a_withdrawal_waited_for_the_channel_is_revoked(direct):
+    """The query that locks the channel also says whether it holds a key, as its snapshot saw
+    it; when it had to wait for the lock (a key was being stored), that answer is old. The
+    withdrawal must revoke the key all the same."""
+    applied_unqueued(direct, channel_event("channel_created"))
+    applied_unqueued(direct, channel_event("channel_running"))
+    withdrawn = stored_unqueued(direct, channel_event("channel_permission_revoked"))
+    holding, release = threading.Event(), threading.Event()
+
+    def store_a_key() -> None:  # as provisioning does: under the channel's lock
+        try:
+            with partner_scope(direct), transaction.atomic():
+                channel = Channel.objects.select_for_update().get()
+                ApiKeyFactory.create(channel=channel)
+                holding.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    keeper = threading.Thread(target=store_a_key)
+    keeper.start()
+    outcome: list[str] = []
+
+    def withdraw() -> None:
+        try:
+            with partner_scope(direct):
+                outcome.append(webhook_event_process(partner=direct, event_pk=withdrawn))
+        finally:
+            connections.close_all()
+
+    assert holding.wait(timeout=30)
+    withdrawer = threading.Thread(target=withdraw)
+    withdrawer.start()
+    wait_for(lambda: backends_waiting_for_a_lock() == 1, what="the withdrawal to wait")
+    release.set()
+    keeper.join(timeout=30)
+    withdrawer.join(timeout=30)
+
+    assert outcome == [Status.PROCESSED]
+    with partner_scope(direct):
+        [key] = ApiKey.objects.all()
+        assert (key.revoked_at is not None, key.revoked_reason) == (True, "permission withdrawn")

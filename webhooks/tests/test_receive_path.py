@@ -80,7 +80,12 @@ def test_a_kept_connection_is_not_checked_with_a_query_of_its_own(monkeypatch):
     token = webhook_token_of(partner)
     post(token, channel_event("channel_created", channel_id="first"))  # the partner is read
     checks: list[bool] = []
-    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(True) or True)
+
+    def is_usable() -> bool:
+        checks.append(True)
+        return True
+
+    monkeypatch.setattr(connection, "is_usable", is_usable)
     # What the start of each request does (Django's test client leaves it out).
     connection.close_if_unusable_or_obsolete()
     assert connection.connection is not None  # kept, to be checked before its next use
