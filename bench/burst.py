@@ -18,7 +18,8 @@ tasks (`portal.noop`, on the webhooks queue). The last line gives the ratios.
 
 PostgreSQL at BENCH_DATABASE_URL (a fresh database `portal_bench_burst` by default), Redis at
 BENCH_REDIS_URL (database 14 by default, emptied). Options choose the workers: --pool
-(prefork, threads), --concurrency, --prefetch, --worker-processes; --phases.
+(prefork, threads), --concurrency, --prefetch, --worker-processes or --worker-queues (one process
+per group of queues); --web-workers; --phases.
 """
 
 from __future__ import annotations
@@ -257,7 +258,9 @@ def queue_empty(client: redis.Redis[bytes]) -> bool:
 def start_workers(options: argparse.Namespace) -> list[subprocess.Popen[bytes]]:
     """The Celery workers and the relay that feeds them."""
     workers = [spawn([sys.executable, "manage.py", "relay"], "relay")]
-    for n in range(options.worker_processes):
+    # --worker-queues "webhooks,default,outbound;hub": one worker process per group.
+    groups = options.worker_queues.split(";") if options.worker_queues else []
+    for n in range(len(groups) or options.worker_processes):
         workers.append(
             spawn(
                 [
@@ -266,7 +269,7 @@ def start_workers(options: argparse.Namespace) -> list[subprocess.Popen[bytes]]:
                     "portal",
                     "worker",
                     "-Q",
-                    QUEUES,
+                    groups[n] if groups else QUEUES,
                     "-P",
                     options.pool,
                     "-c",
@@ -380,6 +383,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--prefetch", type=int, default=1)
     parser.add_argument("--worker-processes", type=int, default=1)
+    parser.add_argument(
+        "--worker-queues",
+        default="",
+        help='one worker process per ";"-separated group of queues, e.g. '
+        '"webhooks,default,outbound;hub" (instead of --worker-processes on every queue)',
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--phases", default="baseline,keys-on,keys-off")
     parser.add_argument("--channels", type=int, default=CHANNELS, help="5 events each")
@@ -466,8 +475,13 @@ def healthy(results: dict[str, Any]) -> bool:
 def report(results: dict[str, Any]) -> None:
     print(json.dumps(results, default=str))
     options = results["options"]
+    processes = (
+        f"{len(options['worker_queues'].split(';'))} (queues {options['worker_queues']})"
+        if options["worker_queues"]
+        else str(options["worker_processes"])
+    )
     print(
-        f"workers: {options['worker_processes']} x {options['pool']} -c {options['concurrency']}"
+        f"workers: {processes} x {options['pool']} -c {options['concurrency']}"
         f", prefetch {options['prefetch']}; gunicorn {options['web_workers']} "
         f"{options['worker_class']}"
     )
