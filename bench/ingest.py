@@ -10,8 +10,9 @@ baselines from the same run on the same gunicorn:
 2. fixed rates (a constant-rate client, latency from the moment each request was due): the
    webhook and the no-op POST at 90 and 300 requests per second, with the workers draining.
 
-The last lines are the ratios. Options: --seconds (per saturation run), --web-workers,
---worker-class (gunicorn's: sync, gthread).
+It also prints the CPU each request cost gunicorn's workers and PostgreSQL during the saturation
+runs (read from /proc: Linux only). The last lines are the ratios. Options: --seconds (per
+saturation run), --web-workers, --worker-class (gunicorn's: sync, gthread).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +124,45 @@ def spawn(command: list[str], log: Path, env: dict[str, str] = ENV) -> subproces
     )
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds these processes have used so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL server process on the machine (the benchmark's backends among them)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def with_cpu(web: subprocess.Popen[bytes], run: Callable[[], Any]) -> tuple[Any, float, float]:
+    """run(), and the CPU seconds gunicorn's workers and PostgreSQL used meanwhile."""
+    web_pids, pg_pids = children(web.pid), postgres_pids()
+    web_before, pg_before = cpu_seconds(web_pids), cpu_seconds(pg_pids)
+    result = run()
+    return result, cpu_seconds(web_pids) - web_before, cpu_seconds(pg_pids) - pg_before
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     os.killpg(process.pid, signal.SIGTERM)
     try:
@@ -168,6 +209,7 @@ def main() -> int:
     )
     workers: list[subprocess.Popen[bytes]] = []
     results: dict[str, Any] = {}
+    cpu: dict[str, tuple[float, float, int]] = {}
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -183,11 +225,21 @@ def main() -> int:
         seconds, conns = options.seconds, options.connections
         wrk(f"{base}/healthz", seconds=2, connections=conns)  # warm every worker up
         results["healthz"] = wrk(f"{base}/healthz", seconds=seconds, connections=conns)
-        results["noop"] = wrk(
-            f"{base}/bench/noop/", seconds=seconds, connections=conns, bodies=folder / "noop.tsv"
+        results["noop"], web_cpu, pg_cpu = with_cpu(
+            web,
+            lambda: wrk(
+                f"{base}/bench/noop/",
+                seconds=seconds,
+                connections=conns,
+                bodies=folder / "noop.tsv",
+            ),
         )
+        cpu["noop"] = (web_cpu, pg_cpu, results["noop"].requests)
         before = stored_rows()
-        idle = wrk(hook, seconds=seconds, connections=conns, bodies=webhook_file)
+        idle, web_cpu, pg_cpu = with_cpu(
+            web, lambda: wrk(hook, seconds=seconds, connections=conns, bodies=webhook_file)
+        )
+        cpu["webhook"] = (web_cpu, pg_cpu, idle.requests)
         results["webhook_idle"] = idle
         results["stored_idle"] = stored_rows() - before
         # Two worker processes, fed by the relay, drain the backlog while more arrives.
@@ -239,11 +291,15 @@ def main() -> int:
     finally:
         for process in [*workers, web]:
             stop(process)
-    report(results, options)
+    report(results, options, cpu)
     return 0
 
 
-def report(results: dict[str, Any], options: argparse.Namespace) -> None:
+def report(
+    results: dict[str, Any],
+    options: argparse.Namespace,
+    cpu: dict[str, tuple[float, float, int]],
+) -> None:
     def row(name: str) -> dict[str, Any]:
         values: dict[str, Any] = vars(results[name])
         return values
@@ -272,6 +328,12 @@ def report(results: dict[str, Any], options: argparse.Namespace) -> None:
             f"at {fixed} req/s: webhook p50 {hook['p50_ms']:.1f} p99 {hook['p99_ms']:.1f} ms "
             f"({hook['ok']}/{hook['sent']} 2xx); no-op POST p50 {base['p50_ms']:.1f} "
             f"p99 {base['p99_ms']:.1f} ms"
+        )
+    for name, label in (("noop", "no-op POST"), ("webhook", "webhook")):
+        web_cpu, pg_cpu, requests = cpu[name]
+        print(
+            f"CPU per request, {label}: {1000 * web_cpu / requests:.2f} ms in gunicorn, "
+            f"{1000 * pg_cpu / requests:.2f} ms in PostgreSQL (saturation, workers idle)"
         )
     rates: dict[str, float] = {
         name: float(str(row(key)["requests_per_second"]))

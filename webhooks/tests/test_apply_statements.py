@@ -27,7 +27,7 @@ from portal.models import Partner
 from portal.tenancy import partner_scope
 from portal.tests.factories import PartnerFactory
 from webhooks.models import WebhookEvent
-from webhooks.services import webhook_event_process, webhook_receive
+from webhooks.services import webhook_event_process, webhook_events_process, webhook_receive
 from webhooks.tests.helpers import body_of, channel_event, fixture
 from webhooks.tests.test_resilience import backends_waiting_for_a_lock
 
@@ -422,3 +422,51 @@ def test_a_key_stored_while_a_withdrawal_waited_for_the_channel_is_revoked(direc
     with partner_scope(direct):
         [key] = ApiKey.objects.all()
         assert (key.revoked_at is not None, key.revoked_reason) == (True, "permission withdrawn")
+
+
+def test_a_batch_is_claimed_and_committed_once_for_all_its_events(partner):
+    """What the relay sends: a task of several events, applied in one transaction: one claim
+    for all, then four statements per lifecycle step (under 6 per event from 2 on)."""
+    linked(partner)
+    ids = [f"batch{n}" for n in range(5)]
+    for channel_id in ids:
+        applied(partner, channel_event("channel_created", channel_id=channel_id))
+    events = [store(partner, channel_event("channel_submitted", channel_id=c)) for c in ids]
+
+    with partner_scope(partner), CaptureQueriesContext(connection) as queries:
+        outcomes = webhook_events_process(partner=partner, event_pks=events)
+
+    sql = [query["sql"] for query in queries.captured_queries]
+    assert outcomes == {Status.PROCESSED: 5}
+    # The transaction's two (a savepoint inside the test's transaction), the claim, and per
+    # event: load and lock the channel, timeline entry, outbox row, channel update.
+    assert len(sql) == 2 + 1 + 4 * 5
+    assert shape(sql[1]) == "UPDATE webhooks_webhookevent" and "ANY" in sql[1]
+    with partner_scope(partner):
+        assert set(Channel.objects.values_list("status", flat=True)) == {"submitted"}
+
+
+def test_a_failing_event_fails_alone_and_its_batch_is_applied_one_by_one(partner):
+    linked(partner)
+    applied(partner, channel_event("channel_created", channel_id="known1"))
+    good = store(partner, channel_event("channel_submitted", channel_id="known1"))
+    ahead = store(
+        partner, {"id": "n1", "event": "account_violation", "data": {"channel_id": "later1"}}
+    )
+    done = store(partner, channel_event("channel_created", channel_id="known2"))
+    with partner_scope(partner):
+        assert webhook_event_process(partner=partner, event_pk=done) == Status.PROCESSED
+
+        outcomes = webhook_events_process(partner=partner, event_pks=[good, ahead, done])
+
+        rows = dict(WebhookEvent.objects.values_list("pk", "attempts"))
+        statuses = dict(WebhookEvent.objects.values_list("pk", "status"))
+        changes = list(
+            TimelineEntry.objects.filter(kind=TimelineEntry.Kind.STATUS).values_list(
+                "data__status", flat=True
+            )
+        )
+    assert outcomes == {Status.PROCESSED: 2, Status.FAILED: 1}
+    assert (statuses[good], statuses[ahead], statuses[done]) == ("processed", "failed", "processed")
+    assert (rows[good], rows[ahead], rows[done]) == (1, 1, 1)  # the rolled-back try left no trace
+    assert changes == ["submitted"]  # applied once, though its batch was tried first
