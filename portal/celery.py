@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import task_postrun, task_prerun, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -33,3 +33,14 @@ def _serve_worker_metrics(**kwargs: object) -> None:
     from portal.metrics import worker_metrics_serve
 
     worker_metrics_serve()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _database_connections_as_after_a_request(**kwargs: object) -> None:
+    """Between tasks, what Django does between requests: a connection past CONN_MAX_AGE, or
+    one that failed and no longer answers, is closed; the others are kept for the next task
+    (CELERY_DB_REUSE_MAX keeps Celery from closing them all)."""
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -330,6 +330,12 @@ CELERY_TASK_TIME_LIMIT = 90
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
+# Celery's Django fixup closes every database connection before and after each task unless this
+# is set: a new PostgreSQL session (a forked backend, its caches cold) for every task cost more
+# than most tasks. With it, the fixup closes them every this many tasks only; in between they
+# are treated as after a request (portal/celery.py): kept for CONN_MAX_AGE, checked, replaced
+# when broken.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Proves beat and a worker are alive end to end; beat's container health check watches it.
     "heartbeat": {"task": "portal.ping", "schedule": 60.0, "options": {"ignore_result": True}},

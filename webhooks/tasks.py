@@ -19,7 +19,8 @@ def process_event(partner_id: int, event_pk: int) -> str:
         return webhook_event_process(partner=partner, event_pk=event_pk)
 
 
-# What the relay sends: a batch of one partner's events, applied one by one in the given order.
+# What the relay sends: a batch of one partner's events, applied in the given order, together
+# in one transaction (each alone when one of them fails).
 @shared_task(
     name="webhooks.process_events", acks_late=True, reject_on_worker_lost=True, ignore_result=True
 )

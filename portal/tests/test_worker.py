@@ -232,3 +232,29 @@ def test_a_restarted_demo_remembers_both_sides_and_reconciles_nothing(tmp_path):
         "demo: 1 clients, 1 channels, 0 corrections, 0 keys queued"
     )
     assert statuses.split() == ["live"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tasks_keep_their_database_connection_as_requests_do():
+    """Celery's Django fixup closes every connection around each task unless told otherwise:
+    a new PostgreSQL session per task. Between tasks a connection is kept (CONN_MAX_AGE)."""
+    from celery.fixups.django import DjangoWorkerFixup
+    from celery.signals import task_postrun, task_prerun
+    from django.db import connection
+
+    from portal.celery import app
+
+    fixup = DjangoWorkerFixup(app)
+    task = app.tasks["portal.ping"]
+    connection.ensure_connection()
+    kept = connection.connection
+
+    for _ in range(10):
+        fixup.on_task_prerun(task)
+        task_prerun.send(sender=task, task_id="t", task=task, args=(), kwargs={})
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        fixup.on_task_postrun(task)
+        task_postrun.send(sender=task, task_id="t", task=task, args=(), kwargs={}, retval=None)
+
+    assert connection.connection is kept
