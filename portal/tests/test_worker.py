@@ -238,7 +238,7 @@ def test_a_restarted_demo_remembers_both_sides_and_reconciles_nothing(tmp_path):
 def test_tasks_keep_their_database_connection_as_requests_do():
     """Celery's Django fixup closes every connection around each task unless told otherwise:
     a new PostgreSQL session per task. Between tasks a connection is kept (CONN_MAX_AGE)."""
-    from celery.fixups.django import DjangoWorkerFixup
+    from celery.fixups.django import DjangoWorkerFixup  # type: ignore[import-untyped]
     from celery.signals import task_postrun, task_prerun
     from django.db import connection
 
