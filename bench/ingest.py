@@ -124,17 +124,22 @@ def spawn(command: list[str], log: Path, env: dict[str, str] = ENV) -> subproces
     )
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User and system CPU seconds these processes have used so far (Linux /proc)."""
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User and system CPU seconds each of these processes has used so far (Linux /proc)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    used = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # gone
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+        used[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return used
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between the two readings, processes started meanwhile included."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def children(pid: int) -> list[int]:
@@ -157,10 +162,10 @@ def postgres_pids() -> list[int]:
 
 def with_cpu(web: subprocess.Popen[bytes], run: Callable[[], Any]) -> tuple[Any, float, float]:
     """run(), and the CPU seconds gunicorn's workers and PostgreSQL used meanwhile."""
-    web_pids, pg_pids = children(web.pid), postgres_pids()
-    web_before, pg_before = cpu_seconds(web_pids), cpu_seconds(pg_pids)
+    web_before, pg_before = cpu_seconds(children(web.pid)), cpu_seconds(postgres_pids())
     result = run()
-    return result, cpu_seconds(web_pids) - web_before, cpu_seconds(pg_pids) - pg_before
+    web_after, pg_after = cpu_seconds(children(web.pid)), cpu_seconds(postgres_pids())
+    return result, cpu_used(web_before, web_after), cpu_used(pg_before, pg_after)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
