@@ -12,7 +12,8 @@ baselines from the same run on the same gunicorn:
 
 It also prints the CPU each request cost gunicorn's workers and PostgreSQL during the saturation
 runs (read from /proc: Linux only). The last lines are the ratios. Options: --seconds (per
-saturation run), --web-workers, --worker-class (gunicorn's: sync, gthread).
+saturation run), --web-workers, --worker-class (gunicorn's: sync, gthread), --worker-nice (the
+Celery workers' CPU priority).
 """
 
 from __future__ import annotations
@@ -182,6 +183,12 @@ def main() -> int:
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=0,
+        help="the Celery workers' CPU priority, as `nice -n` (0: the web server's own)",
+    )
     options = parser.parse_args()
     folder = ROOT / "var" / "bench-ingest"
     shutil.rmtree(folder, ignore_errors=True)
@@ -248,11 +255,13 @@ def main() -> int:
         results["webhook_idle"] = idle
         results["stored_idle"] = stored_rows() - before
         # Two worker processes, fed by the relay, drain the backlog while more arrives.
+        niced = ["nice", "-n", str(options.worker_nice)] if options.worker_nice else []
         workers.append(spawn([sys.executable, "manage.py", "relay"], folder / "relay.log"))
         for n in (1, 2):
             workers.append(
                 spawn(
                     [
+                        *niced,
                         str(BIN / "celery"),
                         "-A",
                         "portal",
@@ -313,7 +322,7 @@ def report(
     idle, draining = row("webhook_idle"), row("webhook_draining")
     print(
         f"gunicorn: {options.web_workers} {options.worker_class} workers; "
-        f"{options.seconds} s per saturation run"
+        f"{options.seconds} s per saturation run; Celery workers at nice {options.worker_nice}"
     )
     for label, name in (("GET /healthz", "healthz"), ("no-op POST", "noop")):
         r = row(name)
