@@ -310,8 +310,9 @@ def test_a_request_ended_or_long_lost_lets_the_key_be_queued_again(partner, sett
 
 
 def stored_unqueued(partner: Partner, payload: dict[str, object]) -> int:
-    """Stored as the receiver stores it, but not queued: this test commits its rows, and a
-    worker left running by an earlier test of the session must not apply them first."""
+    """Stored as the receiver stores it, but marked as published already: this test commits
+    its rows, and the relay and worker left running by an earlier test of the session must not
+    apply them first."""
     with partner_scope(partner):
         return WebhookEvent.objects.create(
             partner=partner,
@@ -321,6 +322,7 @@ def stored_unqueued(partner: Partner, payload: dict[str, object]) -> int:
             raw_body=body_of(payload),
             payload=payload,
             status=Status.RECEIVED,
+            enqueued_at=timezone.now(),
         ).pk
 
 
