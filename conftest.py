@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -150,6 +151,25 @@ def hubsim(hubsim_process: str) -> Iterator[HubSimControl]:
         yield control
 
 
+# The relay started with the session's worker, once a test asked for it.
+SESSION_RELAYS: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture
+def session_relay_paused() -> Iterator[None]:
+    """For a test that runs a relay of its own on the test database: the session's relay, if
+    one runs, is stopped (SIGSTOP) until the test ends, so it does not publish the test's rows
+    to the session's worker. It holds none of them: they do not exist yet."""
+    running = [relay for relay in SESSION_RELAYS if relay.poll() is None]
+    for relay in running:
+        relay.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for relay in running:
+            relay.send_signal(signal.SIGCONT)
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen[bytes]]:
     """A real `celery worker` process on Redis, using the test database, and the relay that
@@ -189,7 +209,7 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Pop
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    worker.relay = relay  # type: ignore[attr-defined]
+    SESSION_RELAYS.append(relay)
     try:
         wait_for(
             lambda: app.control.ping(destination=[node], timeout=0.5),

@@ -182,7 +182,7 @@ def webhook_events_process(*, partner: Partner, event_pks: list[int]) -> dict[st
 def _process_together(*, partner: Partner, event_pks: list[int]) -> dict[str, int]:
     outcomes: dict[str, int] = {}
     with transaction.atomic():
-        payloads = _claim_many(partner_id=partner.pk, event_pks=event_pks)
+        payloads = _claim(partner_id=partner.pk, event_pks=event_pks)
         for event_pk in event_pks:
             if event_pk not in payloads:
                 outcomes["done before"] = outcomes.get("done before", 0) + 1
@@ -202,7 +202,7 @@ def webhook_event_process(*, partner: Partner, event_pk: int) -> str:
     handler rolls the claim back with its own work, and the failure is recorded apart."""
     try:
         with transaction.atomic():
-            payload = _claim(partner_id=partner.pk, event_pk=event_pk)
+            payload = _claim(partner_id=partner.pk, event_pks=[event_pk]).get(event_pk)
             if payload is None:
                 # Done by an earlier run, or a failed one whose retry is not due (or that was
                 # given up: replay it).
@@ -221,19 +221,9 @@ def webhook_event_process(*, partner: Partner, event_pk: int) -> str:
 
 # The claim: only an event waiting (received), or failed with its retry due, is taken; it is
 # marked processed at once (the handler's outcome corrects it when it is not) and its payload
-# read back, in one statement that locks the row until the transaction ends. The raw body is
+# read back, in one statement that locks the rows until the transaction ends. The raw body is
 # never rewritten.
 _CLAIM = f"""
-UPDATE {_table}
-SET status = %s, attempts = attempts + 1, processed_at = %s, next_attempt_at = NULL,
-    last_error = '', traceback = ''
-WHERE id = %s AND partner_id = %s
-  AND (status = %s OR (status = %s AND next_attempt_at <= %s))
-RETURNING payload
-"""  # noqa: S608 - the table name is ours; every value is a parameter
-
-
-_CLAIM_MANY = f"""
 UPDATE {_table}
 SET status = %s, attempts = attempts + 1, processed_at = %s, next_attempt_at = NULL,
     last_error = '', traceback = ''
@@ -243,12 +233,13 @@ RETURNING id, payload
 """  # noqa: S608 - the table name is ours; every value is a parameter
 
 
-def _claim_many(*, partner_id: int, event_pks: list[int]) -> dict[int, dict[str, object]]:
-    """The claim (as _claim) of every due event among `event_pks`: their payloads by id."""
+def _claim(*, partner_id: int, event_pks: list[int]) -> dict[int, dict[str, object]]:
+    """Claim every due event among `event_pks`: their payloads by id ({} for an event that
+    has none); an event that is not due is left out."""
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            _CLAIM_MANY,
+            _CLAIM,
             [Status.PROCESSED, now, event_pks, partner_id, Status.RECEIVED, Status.FAILED, now],
         )
         rows = cursor.fetchall()
@@ -258,20 +249,6 @@ def _claim_many(*, partner_id: int, event_pks: list[int]) -> dict[int, dict[str,
 def _as_payload(value: object) -> dict[str, object]:
     payload = json.loads(value) if isinstance(value, str | bytes) else value
     return payload if isinstance(payload, dict) else {}
-
-
-def _claim(*, partner_id: int, event_pk: int) -> dict[str, object] | None:
-    """The event's payload ({} when it has none) if it was due and is now claimed, else None."""
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _CLAIM,
-            [Status.PROCESSED, now, event_pk, partner_id, Status.RECEIVED, Status.FAILED, now],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return _as_payload(row[0])
 
 
 def _record_malformed(event_pk: int, problem: PayloadError) -> None:

@@ -150,6 +150,7 @@ def test_domain_events_are_fanned_out_in_one_batch(django_assert_num_queries):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("session_relay_paused")
 def test_the_relay_process_wakes_on_a_stored_delivery_and_stops_on_sigterm(tmp_path):
     """`manage.py relay` against the test database: a stored delivery is marked enqueued within
     the wait for it (its idle pass is a minute away, so only the notification can explain it)."""

@@ -35,7 +35,8 @@ from portal.tests.factories import PartnerFactory, webhook_token_of
 from webhooks.models import WebhookEvent
 from webhooks.tests.helpers import SECRET, body_of, channel_event
 
-pytestmark = pytest.mark.integration
+# The stack runs its own relay: the session's one must not take the test's rows.
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("session_relay_paused")]
 DONE = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
 
 
