@@ -64,8 +64,20 @@ def celery_worker_command(*options: str) -> list[str]:
 
 
 def worker_idle(node: str) -> bool:
-    """Nothing queued in Redis and nothing running or reserved on the worker `node`."""
+    """Nothing left for the relay to publish or fan out, nothing queued in Redis, and nothing
+    running or reserved on the worker `node`."""
+    from django.db import connection as database
+
     from portal.celery import app
+
+    with database.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM webhooks_webhookevent "
+            "WHERE status = 'received' AND enqueued_at IS NULL) "
+            "OR EXISTS (SELECT 1 FROM events_domainevent WHERE relayed_at IS NULL)"
+        )
+        if cursor.fetchone()[0] or _relay_in_a_transaction():
+            return False
 
     with app.connection_for_write() as connection:
         client = connection.default_channel.client  # type: ignore[attr-defined]
@@ -151,23 +163,46 @@ def hubsim(hubsim_process: str) -> Iterator[HubSimControl]:
         yield control
 
 
-# The relay started with the session's worker, once a test asked for it.
+# The relay started with the session's worker, once a test asked for it; its connections carry
+# this application name, so a pause can wait until it holds no transaction.
 SESSION_RELAYS: list[subprocess.Popen[bytes]] = []
+SESSION_RELAY_NAME = "portal-test-session-relay"
+_paused: list[subprocess.Popen[bytes]] = []
+
+
+def _relay_in_a_transaction() -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND state <> 'idle'",
+            [SESSION_RELAY_NAME],
+        )
+        return bool(cursor.fetchone()[0])
 
 
 @pytest.fixture
-def session_relay_paused() -> Iterator[None]:
-    """For a test that runs a relay of its own on the test database: the session's relay, if
-    one runs, is stopped (SIGSTOP) until the test ends, so it does not publish the test's rows
-    to the session's worker. It holds none of them: they do not exist yet."""
-    running = [relay for relay in SESSION_RELAYS if relay.poll() is None]
-    for relay in running:
-        relay.send_signal(signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        for relay in running:
-            relay.send_signal(signal.SIGCONT)
+def session_relay_paused(transactional_db) -> Iterator[None]:
+    """For a test that commits webhook rows the session's worker must not apply (it runs a
+    relay of its own, or no worker at all): the session's relay, if one runs, is stopped
+    (SIGSTOP) between two passes, and resumed only after the test's teardown has emptied the
+    database (pytest_runtest_teardown below)."""
+    for relay in [relay for relay in SESSION_RELAYS if relay.poll() is None]:
+        for _attempt in range(100):
+            relay.send_signal(signal.SIGSTOP)
+            if not _relay_in_a_transaction():
+                break
+            relay.send_signal(signal.SIGCONT)  # mid-pass: let it finish
+            time.sleep(0.05)
+        _paused.append(relay)
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    yield
+    while _paused:
+        _paused.pop().send_signal(signal.SIGCONT)
 
 
 @pytest.fixture(scope="session")
@@ -205,7 +240,7 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Pop
         relay = subprocess.Popen(
             [sys.executable, "manage.py", "relay"],
             cwd=ROOT,
-            env=env,
+            env={**env, "PGAPPNAME": SESSION_RELAY_NAME},
             stdout=out,
             stderr=subprocess.STDOUT,
         )

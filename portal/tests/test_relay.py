@@ -49,6 +49,7 @@ def heard(conn: psycopg.Connection[Any]) -> list[str]:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("session_relay_paused")
 def test_committed_rows_wake_the_relay_and_rolled_back_ones_do_not():
     partner = PartnerFactory.create()
     with listener() as conn:

@@ -74,7 +74,9 @@ def test_without_memory_a_deactivated_partner_is_refused_at_once(settings):
     assert post(token, channel_event("channel_ready")).status_code == 404
 
 
+# Committed rows: the session's relay, if one runs, must not hand them to its worker.
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("session_relay_paused")
 def test_a_kept_connection_is_not_checked_with_a_query_of_its_own(monkeypatch):
     partner = PartnerFactory.create(platform_secret=SECRET)
     token = webhook_token_of(partner)
@@ -97,6 +99,7 @@ def test_a_kept_connection_is_not_checked_with_a_query_of_its_own(monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("session_relay_paused")
 def test_a_delivery_is_stored_when_postgresql_dropped_the_kept_connection():
     partner = PartnerFactory.create(platform_secret=SECRET)
     token = webhook_token_of(partner)
