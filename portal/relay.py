@@ -85,7 +85,8 @@ def _drain(listener: Any) -> None:
 
 def relay_forever(stop: threading.Event, after_pass: Callable[[], None] | None = None) -> None:
     """Relay until `stop` is set; a lost database or broker is waited for, with backoff.
-    `after_pass` is called after each pass that reached the database (a heartbeat)."""
+    `after_pass` is called after each pass in which every relay succeeded (a heartbeat: it
+    goes stale while the database or the broker is down)."""
     functions = relays()
     pause = 0.0
     while not stop.is_set():
@@ -95,7 +96,7 @@ def relay_forever(stop: threading.Event, after_pass: Callable[[], None] | None =
                 while not stop.is_set():
                     close_old_connections()  # as a request would: CONN_MAX_AGE, broken ones
                     moved, failed = relay_pass(functions)
-                    if after_pass is not None:
+                    if after_pass is not None and not failed:
                         after_pass()
                     if failed:
                         pause = min(max(pause * 2, 0.5), 10.0)

@@ -21,7 +21,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--heartbeat",
             type=Path,
-            help="a file touched after every pass (at least every RELAY_IDLE_SECONDS), for a "
+            help="a file touched after every pass that succeeded (at least every "
+            "RELAY_IDLE_SECONDS), for a "
             "health check",
         )
 
