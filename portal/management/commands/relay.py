@@ -22,8 +22,7 @@ class Command(BaseCommand):
             "--heartbeat",
             type=Path,
             help="a file touched after every pass that succeeded (at least every "
-            "RELAY_IDLE_SECONDS), for a "
-            "health check",
+            "RELAY_IDLE_SECONDS), for a health check",
         )
 
     def handle(self, *args: Any, heartbeat: Path | None, **options: Any) -> None:
