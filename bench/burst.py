@@ -44,7 +44,7 @@ import psycopg
 import redis
 
 from bench.ingest import ENV as INGEST_ENV
-from bench.ingest import fresh_database, stop
+from bench.ingest import fresh_database, gunicorn_command, stop
 from bench.ingest import manage as ingest_manage
 from bench.ingest import spawn as ingest_spawn
 
@@ -417,24 +417,8 @@ def main() -> int:
         channels = simulator_channels(hub)
         rows = lifecycle_bodies(channels)
         port = free_port()
-        threads = ["--threads", "4"] if options.worker_class == "gthread" else []
         processes.append(
-            spawn(
-                [
-                    str(BIN / "gunicorn"),
-                    "portal.wsgi",
-                    "--config",
-                    "gunicorn.conf.py",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    str(options.web_workers),
-                    "--worker-class",
-                    options.worker_class,
-                    *threads,
-                ],
-                "web",
-            )
+            spawn(gunicorn_command(port, options.web_workers, options.worker_class), "web")
         )
         wait(lambda: answers(f"http://127.0.0.1:{port}/healthz"), timeout=60, what="gunicorn")
         processes.extend(start_workers(options))

@@ -125,6 +125,24 @@ def spawn(command: list[str], log: Path, env: dict[str, str] = ENV) -> subproces
     )
 
 
+def gunicorn_command(port: int, workers: int, worker_class: str) -> list[str]:
+    """The production web server (gunicorn.conf.py) on 127.0.0.1:`port`."""
+    threads = ["--threads", "4"] if worker_class == "gthread" else []
+    return [
+        str(BIN / "gunicorn"),
+        "portal.wsgi",
+        "--config",
+        "gunicorn.conf.py",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        worker_class,
+        *threads,
+    ]
+
+
 def cpu_seconds(pids: list[int]) -> dict[int, float]:
     """User and system CPU seconds each of these processes has used so far (Linux /proc)."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -202,22 +220,8 @@ def main() -> int:
     webhook_file, rows = bodies(folder, wanted)
     port = 18000 + os.getpid() % 1000
     base = f"http://127.0.0.1:{port}"
-    threads = ["--threads", "4"] if options.worker_class == "gthread" else []
     web = spawn(
-        [
-            str(BIN / "gunicorn"),
-            "portal.wsgi",
-            "--config",
-            "gunicorn.conf.py",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(options.web_workers),
-            "--worker-class",
-            options.worker_class,
-            *threads,
-        ],
-        folder / "web.log",
+        gunicorn_command(port, options.web_workers, options.worker_class), folder / "web.log"
     )
     workers: list[subprocess.Popen[bytes]] = []
     results: dict[str, Any] = {}

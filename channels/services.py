@@ -50,7 +50,7 @@ def channel_get_locked(*, partner: Partner, info: ChannelInfo) -> Channel:
     whether it holds a current key is known (channel_has_current_key)."""
     if not info.client_id:
         raise PayloadError(f"channel {info.id} names no client (data.client_id)")
-    channel = _channel_locked(partner=partner, hub_channel_id=info.id)
+    channel = channel_locked(partner=partner, by="hub_channel_id", value=info.id)
     if channel is not None:
         client = channel.client
         if client.hub_client_id != info.client_id or client_changes(
@@ -73,7 +73,7 @@ def channel_get_locked(*, partner: Partner, info: ChannelInfo) -> Channel:
             email=info.client_email,
         )
         # The client is locked: whoever else makes this channel waits for it. Look again.
-        channel = _channel_locked(partner=partner, hub_channel_id=info.id)
+        channel = channel_locked(partner=partner, by="hub_channel_id", value=info.id)
         if channel is None:
             channel = Channel.objects.create(
                 partner=partner,
@@ -83,15 +83,10 @@ def channel_get_locked(*, partner: Partner, info: ChannelInfo) -> Channel:
                 **{field: value for field, value in _details(info).items() if value},
             )
             channel.has_current_key = False  # type: ignore[attr-defined]
-    channel.partner = partner  # known already: no query for it later (channel_may_have_key)
     if channel.onboarding_id is None:
         channel.onboarding = onboarding_for_client(client=channel.client)
         channel_save(channel, ["onboarding"])
     return channel
-
-
-def _channel_locked(*, partner: Partner, hub_channel_id: str) -> Channel | None:
-    return channel_locked(partner=partner, by="hub_channel_id", value=hub_channel_id)
 
 
 def channel_locked(*, partner: Partner, by: str, value: int | str) -> Channel | None:
@@ -320,14 +315,13 @@ def channel_apply_notice(*, partner: Partner, event: ChannelNoticeEvent) -> Chan
         channel = channel_get_locked(partner=partner, info=event.channel)
     else:
         # A notice names no client: the channel alone is locked (it reads no client row).
-        found = _channel_locked(partner=partner, hub_channel_id=event.channel_id)
+        found = channel_locked(partner=partner, by="hub_channel_id", value=event.channel_id)
         if found is None:
             # Ahead of the channel's own events: fail now, and the retry finds the channel.
             raise ChannelNotKnownYetError(
                 f"{event.type} for channel {event.channel_id}, not seen yet"
             )
         channel = found
-        channel.partner = partner
     changes = dict(NOTICE_CHANGES.get(event.type, {}))
     if event.type == "cancellation_processed":
         changes["cancelled_at"] = channel.cancelled_at or timezone.now()
