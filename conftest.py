@@ -171,23 +171,21 @@ _paused: list[subprocess.Popen[bytes]] = []
 
 
 def _relay_in_a_transaction() -> bool:
-    from django.db import connection
+    import psycopg
 
-    with connection.cursor() as cursor:
-        cursor.execute(
+    with psycopg.connect(_test_database_url(), autocommit=True) as conn:
+        row = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND state <> 'idle'",
             [SESSION_RELAY_NAME],
-        )
-        return bool(cursor.fetchone()[0])
+        ).fetchone()
+    return bool(row and row[0])
 
 
-@pytest.fixture
-def session_relay_paused(transactional_db) -> Iterator[None]:
-    """For a test that commits webhook rows the session's worker must not apply (it runs a
-    relay of its own, or no worker at all): the session's relay, if one runs, is stopped
-    (SIGSTOP) between two passes, and resumed only after the test's teardown has emptied the
-    database (pytest_runtest_teardown below)."""
+def _pause_session_relays() -> None:
+    """SIGSTOP the session's relays between two passes (never inside a transaction)."""
     for relay in [relay for relay in SESSION_RELAYS if relay.poll() is None]:
+        if relay in _paused:
+            continue
         for _attempt in range(100):
             relay.send_signal(signal.SIGSTOP)
             if not _relay_in_a_transaction():
@@ -195,11 +193,25 @@ def session_relay_paused(transactional_db) -> Iterator[None]:
             relay.send_signal(signal.SIGCONT)  # mid-pass: let it finish
             time.sleep(0.05)
         _paused.append(relay)
+
+
+@pytest.fixture
+def session_relay_paused(transactional_db) -> Iterator[None]:
+    """For a test that commits webhook rows the session's worker must not apply (it runs a
+    relay of its own, or no worker at all): the session's relay, if one runs, is paused for the
+    test and resumed only after its teardown has emptied the database."""
+    _pause_session_relays()
     yield
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """A transactional test's database is emptied (TRUNCATE) at its teardown: the session's
+    relay is paused meanwhile, since its passes lock the same tables in another order."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    if "transactional_db" in fixtures or (marker and marker.kwargs.get("transaction")):
+        _pause_session_relays()
     yield
     while _paused:
         _paused.pop().send_signal(signal.SIGCONT)
