@@ -210,7 +210,9 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     relay is paused meanwhile, since its passes lock the same tables in another order."""
     marker = item.get_closest_marker("django_db")
     fixtures = getattr(item, "fixturenames", ())
-    if "transactional_db" in fixtures or (marker and marker.kwargs.get("transaction")):
+    transactional = "transactional_db" in fixtures or (marker and marker.kwargs.get("transaction"))
+    # settled_worker waits for the relay to finish at teardown: it must keep running then.
+    if transactional and "settled_worker" not in fixtures:
         _pause_session_relays()
     yield
     while _paused:
