@@ -1,4 +1,5 @@
-"""Request middleware: health probes, and the tenant scope of admin requests."""
+"""Request middleware: health probes, the webhook's short path, and the tenant scope of admin
+requests."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.urls import reverse
 from portal import views
 from portal.selectors import partner_access_for
 from portal.tenancy import all_partners_scope, partners_scope
+from webhooks import views as webhook_views
 
 _PROBES = {"/healthz": views.healthz, "/readyz": views.readyz}
 
@@ -29,6 +31,35 @@ class HealthCheckMiddleware:
         probe = _PROBES.get(request.path_info)
         if probe is not None:
             return probe(request)
+        return self.get_response(request)
+
+
+class WebhookMiddleware:
+    """Hands a webhook delivery straight to its view, past the rest of the stack.
+
+    Sits after SecurityMiddleware (its HTTPS redirect and headers still apply) and checks the
+    Host header against ALLOWED_HOSTS as CommonMiddleware would. What it skips is for people in
+    browsers: static files, sessions, languages, CSRF, sign-in, messages, framing and CSP. A
+    delivery is a machine's signed POST, answered with JSON; running those for it cost more CPU
+    than storing it, and bursts of deliveries are when the web server has the least to spare.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        # "/webhooks/360dialog/" (path_info leaves out any SCRIPT_NAME prefix, like reverse()
+        # with the default script prefix), then the token and a slash.
+        self.prefix = reverse("webhooks:receive", kwargs={"token": "-"}).removesuffix("-/")
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if path.startswith(self.prefix) and path.endswith("/"):
+            token = path[len(self.prefix) : -1]
+            if token and "/" not in token:
+                request.get_host()  # DisallowedHost (400) for a Host not in ALLOWED_HOSTS
+                response = webhook_views.receive(request, token=token)
+                # As CommonMiddleware would: without it the server answers chunked.
+                response.headers["Content-Length"] = str(len(response.content))
+                return response
         return self.get_response(request)
 
 

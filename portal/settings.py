@@ -127,6 +127,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "portal.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Webhook deliveries leave the stack here (see the class).
+    "portal.middleware.WebhookMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -189,6 +191,12 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # No JIT compilation: its planning estimate fires on the console's aggregates over large
 # tables and spends more time compiling (100-200 ms) than the query then runs.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+# Django's cursors bind parameters on the client and are never prepared. The webhook INSERT
+# (webhooks.services) asks psycopg to prepare it on each connection, which psycopg does only
+# with a threshold set (any number: it applies to no other statement). Turn it off behind a
+# pooler that cannot keep prepared statements (PgBouncer in transaction mode before 1.21).
+if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
 # The webhook receiver commits its row before answering; it must not run inside a request-wide
 # transaction, so ATOMIC_REQUESTS stays off and services open their own transactions.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False

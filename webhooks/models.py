@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from portal.models import TenantModel
+from portal.models import Partner, TenantModel
 
 
 class WebhookEvent(TenantModel):
@@ -15,17 +15,17 @@ class WebhookEvent(TenantModel):
         FAILED = "failed", "Failed"
         MALFORMED = "malformed", "Malformed"
 
+    # Looked up through the unique constraint, whose first column it is.
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+", db_index=False)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # The event id when the body has one, otherwise a hash of the body.
     dedupe_key = models.CharField(max_length=128)
     hub_event_id = models.CharField("360Dialog event id", max_length=128, blank=True)
-    event_type = models.CharField(max_length=64, blank=True, db_index=True)
+    event_type = models.CharField(max_length=64, blank=True)
     raw_body = models.BinaryField()
     payload = models.JSONField(null=True, blank=True)
     headers = models.JSONField(default=dict, blank=True, help_text="Secrets redacted.")
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True
-    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # When its processing was last sent to the broker (by the relay, the sweep or a replay);
@@ -37,8 +37,12 @@ class WebhookEvent(TenantModel):
 
     class Meta:
         ordering = ["-received_at"]
+        # Every delivery writes each of these, so there are no more than the reads need: status
+        # is the sweep index's first column, the partner the unique constraint's, and the event
+        # type is compared for equality only (the admin's filter).
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="webhookevent_sweep"),
+            models.Index(fields=["event_type"], name="webhookevent_type"),
             # What the relay publishes next (webhooks.relay).
             models.Index(
                 fields=["id"],

@@ -116,3 +116,67 @@ def test_a_delivery_is_stored_when_postgresql_dropped_the_kept_connection():
     assert connection.connection.info.backend_pid != backend
     with partner_scope(partner):
         assert WebhookEvent.objects.count() == 2
+
+
+def test_the_insert_is_prepared_once_and_reused():
+    partner = PartnerFactory.create(platform_secret=SECRET)
+    token = webhook_token_of(partner)
+    for n in range(3):
+        post(token, channel_event("channel_ready", channel_id=f"ch{n}"))
+    post(token, channel_event("channel_ready", channel_id="ch0"))  # a duplicate
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+
+    assert len(prepared) == 1
+    assert prepared[0].lstrip().startswith("INSERT INTO webhooks_webhookevent")
+    with partner_scope(partner):
+        assert WebhookEvent.objects.count() == 3
+
+
+def test_a_delivery_leaves_the_middleware_stack_after_the_security_headers(settings):
+    partner = PartnerFactory.create(platform_secret=SECRET)
+    token = webhook_token_of(partner)
+
+    answer = post(token, channel_event("channel_ready"))
+
+    assert answer.status_code == 200
+    assert answer["Content-Length"] == str(len(answer.content))
+    assert answer["X-Content-Type-Options"] == "nosniff"  # SecurityMiddleware ran
+    # The browser's middleware did not: no policy, no cookie, no varying by language.
+    assert "Content-Security-Policy" not in answer
+    assert "Vary" not in answer
+    assert answer.cookies == {}
+
+
+def test_a_delivery_for_a_host_not_allowed_is_400_and_stores_nothing(settings):
+    settings.ALLOWED_HOSTS = ["portal.example"]
+    partner = PartnerFactory.create(platform_secret=SECRET)
+    body = body_of(channel_event("channel_ready"))
+
+    answer = HttpClient().post(
+        f"/webhooks/360dialog/{webhook_token_of(partner)}/",
+        body,
+        content_type="application/json",
+        headers={
+            "host": "evil.example",
+            **{"x-360dialog-signature": signed(body)["HTTP_X_360DIALOG_SIGNATURE"]},
+        },
+    )
+
+    assert answer.status_code == 400
+    with partner_scope(partner):
+        assert WebhookEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize("suffix", ["", "/extra/", "/extra"])
+def test_a_webhook_url_with_more_or_less_path_is_404(suffix):
+    partner = PartnerFactory.create(platform_secret=SECRET)
+    path = f"/webhooks/360dialog/{webhook_token_of(partner)}" + suffix
+
+    answer = HttpClient().post(path, b"{}", content_type="application/json")
+
+    assert answer.status_code in (301, 404)  # CommonMiddleware adds a missing slash
+    with partner_scope(partner):
+        assert WebhookEvent.objects.count() == 0
