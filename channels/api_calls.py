@@ -2,17 +2,17 @@
 failed call made for the whole partner (reconciliation's pages), for the onboarding's story and
 the console's "needs attention".
 
-Each row is written on a connection of its own (the `partner_api_calls` database alias, the
-same database), in autocommit, at the moment the call ends: the caller is usually inside a
-transaction that a failure rolls back (provisioning holds the channel's row lock while it asks
-360Dialog), and the record of that failure must outlive it. The row has no foreign-key
-constraint to the channel or onboarding, so writing it never waits for the caller's locks.
-Recording never fails a call: a record that cannot be written is logged and dropped."""
+The rows are written on a connection of their own (the `partner_api_calls` database alias, the
+same database), in autocommit: the caller is usually inside a transaction that a failure rolls
+back (provisioning holds the channel's row lock while it asks 360Dialog), and the record of that
+failure must outlive it. A client's calls are kept until it closes and then written in one
+statement (a key's three calls were three commits). The row has no foreign-key constraint to
+the channel or onboarding, so writing it never waits for the caller's locks. Recording never
+fails a call: rows that cannot be written are logged and dropped."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import DatabaseError, connections
@@ -27,27 +27,36 @@ logger = logging.getLogger(__name__)
 DATABASE = "partner_api_calls"
 
 
-def partner_api_observer(
-    *, partner_id: int, channel_id: int | None = None, onboarding_id: int | None = None
-) -> Callable[[str, str, float, str], None]:
-    """The observer for a PartnerApiClient working for this partner (and this channel or
-    onboarding, when given): metrics for every call, and a PartnerApiCall row."""
-    about_something = channel_id is not None or onboarding_id is not None
+class PartnerApiCallLog:
+    """The observer of a PartnerApiClient working for a partner (and a channel or onboarding,
+    when given): metrics for every call at once, and the rows to record, written by `flush`."""
 
-    def observe(operation: str, outcome: str, seconds: float, error: str = "") -> None:
+    def __init__(
+        self, *, partner_id: int, channel_id: int | None = None, onboarding_id: int | None = None
+    ) -> None:
+        self.partner_id = partner_id
+        self.channel_id = channel_id
+        self.onboarding_id = onboarding_id
+        self.pending: list[PartnerApiCall] = []
+
+    def observe(self, operation: str, outcome: str, seconds: float, error: str = "") -> None:
         observe_partner_api(operation, outcome, seconds, error)
-        if about_something or error:
-            partner_api_call_record(
-                partner_id=partner_id,
-                channel_id=channel_id,
-                onboarding_id=onboarding_id,
-                operation=operation,
-                outcome=outcome,
-                seconds=seconds,
-                error=error,
+        if self.channel_id is not None or self.onboarding_id is not None or error:
+            self.pending.append(
+                _row(
+                    partner_id=self.partner_id,
+                    channel_id=self.channel_id,
+                    onboarding_id=self.onboarding_id,
+                    operation=operation,
+                    outcome=outcome,
+                    seconds=seconds,
+                    error=error,
+                )
             )
 
-    return observe
+    def flush(self) -> None:
+        rows, self.pending = self.pending, []
+        _write(rows)
 
 
 def partner_api_call_record(
@@ -61,27 +70,57 @@ def partner_api_call_record(
     error: str,
 ) -> None:
     """Write one call's row on the records' own connection, committed at once. Never raises."""
-    try:
-        with all_partners_scope():  # the row names its partner; any caller's scope will do
-            PartnerApiCall.objects.using(DATABASE).create(
+    _write(
+        [
+            _row(
                 partner_id=partner_id,
                 channel_id=channel_id,
                 onboarding_id=onboarding_id,
-                at=timezone.now() - timedelta(seconds=seconds),
-                operation=operation[:40],
-                outcome=outcome[:16],
-                ok=not error,
-                duration_ms=max(0, round(seconds * 1000)),
-                error=error[:500],
+                operation=operation,
+                outcome=outcome,
+                seconds=seconds,
+                error=error,
             )
+        ]
+    )
+
+
+def _row(
+    *,
+    partner_id: int,
+    channel_id: int | None,
+    onboarding_id: int | None,
+    operation: str,
+    outcome: str,
+    seconds: float,
+    error: str,
+) -> PartnerApiCall:
+    return PartnerApiCall(
+        partner_id=partner_id,
+        channel_id=channel_id,
+        onboarding_id=onboarding_id,
+        at=timezone.now() - timedelta(seconds=seconds),
+        operation=operation[:40],
+        outcome=outcome[:16],
+        ok=not error,
+        duration_ms=max(0, round(seconds * 1000)),
+        error=error[:500],
+    )
+
+
+def _write(rows: list[PartnerApiCall]) -> None:
+    if not rows:
+        return
+    operations = [row.operation for row in rows]
+    try:
+        with all_partners_scope():  # each row names its partner; any caller's scope will do
+            PartnerApiCall.objects.using(DATABASE).bulk_create(rows)
     except DatabaseError:
         connections[DATABASE].close_if_unusable_or_obsolete()
         logger.warning(
-            "partner api call not recorded",
-            extra={"operation": operation, "outcome": outcome},
-            exc_info=True,
+            "partner api calls not recorded", extra={"operations": operations}, exc_info=True
         )
     except Exception:  # e.g. a test that did not ask for this database: never fail the call
         logger.warning(
-            "partner api call not recorded", extra={"operation": operation}, exc_info=True
+            "partner api calls not recorded", extra={"operations": operations}, exc_info=True
         )

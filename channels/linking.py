@@ -8,6 +8,7 @@ Every function runs in its caller's transaction and partner scope.
 
 from __future__ import annotations
 
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
 from channels.models import ApiKey, Channel
@@ -149,16 +150,13 @@ def onboarding_for_client(*, client: Client) -> Onboarding:
 
 
 def onboarding_refresh(*, onboarding: Onboarding) -> None:
-    """Derive the onboarding's status from its channels: live once each has its key."""
-    channels = list(Channel.objects.filter(onboarding=onboarding))
-    if not channels:
-        return
-    with_key = set(
-        ApiKey.objects.filter(channel__in=channels, revoked_at__isnull=True).values_list(
-            "channel_id", flat=True
-        )
+    """Derive the onboarding's status from its channels: live once each has its key. One
+    query: how many channels it has, and how many of them lack a current key."""
+    current_key = ApiKey.objects.filter(channel=OuterRef("pk"), revoked_at__isnull=True)
+    counts = Channel.objects.filter(onboarding=onboarding).aggregate(
+        channels=Count("pk"), without_key=Count("pk", filter=~Exists(current_key))
     )
-    if all(channel.pk in with_key for channel in channels):
+    if counts["channels"] and not counts["without_key"]:
         onboarding_status_set(
             onboarding=onboarding,
             status=Onboarding.Status.LIVE,

@@ -227,7 +227,9 @@ def _record_unstored(
 
 
 def _store(channel: Channel, created: CreatedApiKey, *, reason: str) -> ApiKey:
-    api_keys_revoke(channel=channel, reason=reason)
+    # Asked under the channel's lock in this transaction, and keys are stored only under it.
+    if channel.has_current_key:  # type: ignore[attr-defined]
+        api_keys_revoke(channel=channel, reason=reason)
     key = ApiKey.objects.create(
         partner_id=channel.partner_id,
         channel=channel,
@@ -253,6 +255,8 @@ def _store(channel: Channel, created: CreatedApiKey, *, reason: str) -> ApiKey:
     onboarding = channel.onboarding
     if onboarding is not None:
         onboarding.partner = channel.partner  # the same tenant: no query for it (the mail)
+        if onboarding.client_id == channel.client_id:
+            onboarding.client = channel.client  # loaded with the channel (the event's data)
         timeline_add(
             onboarding=onboarding,
             kind=TimelineEntry.Kind.API_KEY,

@@ -6,8 +6,10 @@ import hashlib
 import threading
 
 import pytest
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 
-from channels.models import ApiKey, Channel
+from channels.models import ApiKey, Channel, PartnerApiCall
 from channels.provisioning import (
     Outcome,
     channel_api_key_provision,
@@ -372,3 +374,35 @@ def test_a_manager_retry_after_a_final_error_creates_the_key(hubsim, partner):
     assert creates(hubsim) == 2
     assert Channel.objects.get(pk=channel.pk).api_key_error == ""
     assert "Trying the API key for +4915112345678 again (retried by ada)." in timeline(partner)
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "partner_api_calls"])
+def test_a_first_key_costs_its_statements_and_one_write_of_its_call_records(hubsim, partner):
+    channel = local_channel(partner, *sim_channel(hubsim))
+
+    with (
+        CaptureQueriesContext(connection) as main,
+        CaptureQueriesContext(connections["partner_api_calls"]) as records,
+    ):
+        assert provision(partner, channel) == Outcome.CREATED
+
+    # BEGIN; the channel locked; whether it holds a key (none: nothing to revoke); 360Dialog's
+    # "live" taken over (3); the key, its domain event and timeline entry; the mail (its
+    # managers, and 3 for the insert in a savepoint); the onboarding's channels counted, its
+    # status, entry and event (its client was loaded with the channel); COMMIT. No "unknown
+    # keys" query: 360Dialog listed none.
+    assert len(main.captured_queries) == 18
+    # The three calls' rows: one INSERT, one commit (there were three of each).
+    statements = [query["sql"].split(" ", 2)[:2] for query in records.captured_queries]
+    assert statements == [["BEGIN"], ["INSERT", "INTO"], ["COMMIT"]]
+    with partner_scope(partner):
+        calls = list(
+            PartnerApiCall.objects.using("partner_api_calls")
+            .order_by("at")
+            .values_list("operation", "outcome", "channel_id")
+        )
+    assert calls == [
+        ("list_channels", "200", channel.pk),
+        ("list_api_keys", "200", channel.pk),
+        ("create_api_key", "201", channel.pk),
+    ]
