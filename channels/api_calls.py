@@ -43,84 +43,32 @@ class PartnerApiCallLog:
         observe_partner_api(operation, outcome, seconds, error)
         if self.channel_id is not None or self.onboarding_id is not None or error:
             self.pending.append(
-                _row(
+                PartnerApiCall(
                     partner_id=self.partner_id,
                     channel_id=self.channel_id,
                     onboarding_id=self.onboarding_id,
-                    operation=operation,
-                    outcome=outcome,
-                    seconds=seconds,
-                    error=error,
+                    at=timezone.now() - timedelta(seconds=seconds),
+                    operation=operation[:40],
+                    outcome=outcome[:16],
+                    ok=not error,
+                    duration_ms=max(0, round(seconds * 1000)),
+                    error=error[:500],
                 )
             )
 
     def flush(self) -> None:
+        """Write the kept rows in one statement, committed at once. Never raises."""
         rows, self.pending = self.pending, []
-        _write(rows)
-
-
-def partner_api_call_record(
-    *,
-    partner_id: int,
-    channel_id: int | None,
-    onboarding_id: int | None,
-    operation: str,
-    outcome: str,
-    seconds: float,
-    error: str,
-) -> None:
-    """Write one call's row on the records' own connection, committed at once. Never raises."""
-    _write(
-        [
-            _row(
-                partner_id=partner_id,
-                channel_id=channel_id,
-                onboarding_id=onboarding_id,
-                operation=operation,
-                outcome=outcome,
-                seconds=seconds,
-                error=error,
+        if not rows:
+            return
+        try:
+            with all_partners_scope():  # each row names its partner; any caller's scope will do
+                PartnerApiCall.objects.using(DATABASE).bulk_create(rows)
+        except Exception as error:  # never fail the work (a test may not ask for this database)
+            if isinstance(error, DatabaseError):
+                connections[DATABASE].close_if_unusable_or_obsolete()
+            logger.warning(
+                "partner api calls not recorded",
+                extra={"operations": [row.operation for row in rows]},
+                exc_info=True,
             )
-        ]
-    )
-
-
-def _row(
-    *,
-    partner_id: int,
-    channel_id: int | None,
-    onboarding_id: int | None,
-    operation: str,
-    outcome: str,
-    seconds: float,
-    error: str,
-) -> PartnerApiCall:
-    return PartnerApiCall(
-        partner_id=partner_id,
-        channel_id=channel_id,
-        onboarding_id=onboarding_id,
-        at=timezone.now() - timedelta(seconds=seconds),
-        operation=operation[:40],
-        outcome=outcome[:16],
-        ok=not error,
-        duration_ms=max(0, round(seconds * 1000)),
-        error=error[:500],
-    )
-
-
-def _write(rows: list[PartnerApiCall]) -> None:
-    if not rows:
-        return
-    operations = [row.operation for row in rows]
-    try:
-        with all_partners_scope():  # each row names its partner; any caller's scope will do
-            PartnerApiCall.objects.using(DATABASE).bulk_create(rows)
-    except DatabaseError:
-        connections[DATABASE].close_if_unusable_or_obsolete()
-        logger.warning(
-            "partner api calls not recorded", extra={"operations": operations}, exc_info=True
-        )
-    except Exception:  # e.g. a test that did not ask for this database: never fail the call
-        logger.warning(
-            "partner api calls not recorded", extra={"operations": operations}, exc_info=True
-        )

@@ -15,6 +15,7 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
 
+from channels.api_calls import PartnerApiCallLog
 from channels.hub import partner_api
 from channels.models import ApiKey, Channel, PartnerApiCall
 from channels.provisioning import Outcome, channel_api_key_provision
@@ -148,19 +149,12 @@ def test_a_failed_key_creation_stays_recorded_though_its_transaction_rolls_back(
 def test_recording_does_not_wait_for_the_callers_lock_on_the_number():
     partner = PartnerFactory.create()
     channel = ChannelFactory.create(client__partner=partner, status=Channel.Status.RUNNING)
-    from channels.api_calls import partner_api_call_record
+    log = PartnerApiCallLog(partner_id=partner.pk, channel_id=channel.pk)
 
     with transaction.atomic(), partner_scope(partner):
         Channel.objects.select_for_update().get(pk=channel.pk)  # as provisioning holds it
-        partner_api_call_record(
-            partner_id=partner.pk,
-            channel_id=channel.pk,
-            onboarding_id=None,
-            operation="create_api_key",
-            outcome="timeout",
-            seconds=10.0,
-            error="timed out (ReadTimeout)",
-        )
+        log.observe("create_api_key", "timeout", 10.0, "timed out (ReadTimeout)")
+        log.flush()
 
     assert calls() == [
         ("create_api_key", "timeout", False, "timed out (ReadTimeout)", channel.pk, None)
