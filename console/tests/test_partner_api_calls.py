@@ -26,6 +26,7 @@ from dialog360.errors import ServerError
 from portal.models import PartnerMembership
 from portal.tenancy import all_partners_scope, partner_scope
 from portal.tests.factories import MembershipFactory, PartnerFactory
+from portal.tests.faults import database_refuses
 
 BOTH = ["default", "partner_api_calls"]
 NUMBER = "4915112345678"
@@ -265,3 +266,20 @@ def test_calls_cannot_be_added_changed_or_deleted_even_by_a_manager(alpha):
     page = http.get(reverse("admin:channels_partnerapicall_change", args=[row.pk]))
     assert page.status_code == 200
     assert 'name="_save"' not in page.content.decode()
+
+
+@pytest.mark.django_db(transaction=True, databases=BOTH)
+def test_records_the_database_refuses_are_logged_and_the_work_goes_on(caplog):
+    partner = PartnerFactory.create()
+    log = PartnerApiCallLog(partner_id=partner.pk, channel_id=7)
+    log.observe("create_api_key", "201", 0.01)
+
+    with database_refuses("channels_partnerapicall"):
+        log.flush()  # does not raise
+
+    assert calls() == []
+    warnings = [r.getMessage() for r in caplog.records if r.name == "channels.api_calls"]
+    assert warnings == ["partner api calls not recorded"]
+    log.observe("list_api_keys", "200", 0.01)
+    log.flush()
+    assert [row[:3] for row in calls()] == [("list_api_keys", "200", True)]
