@@ -180,3 +180,26 @@ def test_a_webhook_url_with_more_or_less_path_is_404(suffix):
     assert answer.status_code in (301, 404)  # CommonMiddleware adds a missing slash
     with partner_scope(partner):
         assert WebhookEvent.objects.count() == 0
+
+
+# A connection of its own (prepared statements outlive a test's rollback); committed rows.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("session_relay_paused")
+def test_without_prepared_statements_the_insert_is_not_prepared():
+    """DATABASE_PREPARED_STATEMENTS=false leaves psycopg without a threshold (behind PgBouncer
+    in transaction mode): the INSERT then runs unprepared."""
+    partner = PartnerFactory.create(platform_secret=SECRET)
+    token = webhook_token_of(partner)
+    connection.close()
+    connection.ensure_connection()
+    threshold = connection.connection.prepare_threshold
+    connection.connection.prepare_threshold = None
+    try:
+        stored = post(token, channel_event("channel_ready", channel_id="ch1"))
+    finally:
+        connection.connection.prepare_threshold = threshold
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone() == (0,)
+    assert stored.json() == {"status": "received", "duplicate": False}
