@@ -125,8 +125,10 @@ def spawn(command: list[str], log: Path, env: dict[str, str] = ENV) -> subproces
     )
 
 
-def gunicorn_command(port: int, workers: int, worker_class: str) -> list[str]:
-    """The production web server (gunicorn.conf.py) on 127.0.0.1:`port`."""
+def gunicorn_command(port: int, workers: int, worker_class: str | None = None) -> list[str]:
+    """The production web server (gunicorn.conf.py) on 127.0.0.1:`port`; its worker class
+    unless one is given."""
+    classes = ["--worker-class", worker_class] if worker_class else []
     threads = ["--threads", "4"] if worker_class == "gthread" else []
     return [
         str(BIN / "gunicorn"),
@@ -137,8 +139,7 @@ def gunicorn_command(port: int, workers: int, worker_class: str) -> list[str]:
         f"127.0.0.1:{port}",
         "--workers",
         str(workers),
-        "--worker-class",
-        worker_class,
+        *classes,
         *threads,
     ]
 

@@ -50,6 +50,8 @@ import psycopg
 import redis
 from cryptography.fernet import Fernet
 
+from bench.ingest import gunicorn_command
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
@@ -196,19 +198,7 @@ def start_production(logs: Path) -> Stack:
                 str(logs / "hubsim-state.json"),
             ],
         ),
-        (
-            "web",
-            [
-                str(BIN / "gunicorn"),
-                "portal.wsgi",
-                "--config",
-                "gunicorn.conf.py",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "3",
-            ],
-        ),
+        ("web", gunicorn_command(port, 3)),
         (
             "worker1",
             [*celery, "worker", "-Q", "default,webhooks,hub,outbound", "-c", "2", "-n", "w1@%h"],
