@@ -24,13 +24,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from channels.event_data import api_key_data
-from channels.hub import partner_api
+from channels.hub import PartnerApiSession, partner_api_session
 from channels.lifecycle import KEY_STATUSES
 from channels.linking import onboarding_refresh
 from channels.models import ApiKey, Channel
@@ -48,9 +50,10 @@ from clients.models import Notification, Onboarding, TimelineEntry
 from clients.notifications import notification_create
 from clients.services import onboarding_status_set, timeline_add
 from dialog360.api import ApiKeyInfo, CreatedApiKey
-from dialog360.errors import FinalError
+from dialog360.errors import FinalError, RateLimitedError, RetryableError, TransportError
 from dialog360.objects import ChannelInfo
 from events.services import domain_event_record
+from portal.backoff import TRANSIENT_DATABASE_ERRORS
 from portal.columns import fitted
 from portal.models import Partner
 
@@ -62,6 +65,7 @@ class Outcome(StrEnum):
     EXISTS = "exists"  # a current key is stored: nothing to do
     NOT_ELIGIBLE = "not_eligible"  # not running, cancelled, or no permission (here or at 360Dialog)
     FAILED = "failed"  # a final error, recorded
+    GONE = "gone"  # the channel was deleted since the key was queued
 
 
 def channel_api_key_provision(
@@ -72,6 +76,61 @@ def channel_api_key_provision(
     key even though one is stored (rotation); the stored one is revoked in the same
     transaction. A channel whose last attempt failed for good is left alone unless
     `replace`."""
+    with partner_api_session(partner) as session:
+        return _provision(partner, channel_id, session, replace=replace, reason=reason)
+
+
+@dataclass
+class KeysRun:
+    """What channel_api_keys_provision did: each channel's outcome; the channels to try again
+    later (`failed`, with the last `error`); those it had no time for (`left`)."""
+
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
+    failed: list[int] = field(default_factory=list)
+    error: Exception | None = None
+    left: list[int] = field(default_factory=list)
+
+
+# Errors that will meet the next channel too: 360Dialog asks us to wait, or cannot be reached.
+_STOPPING = (RateLimitedError, TransportError)
+
+
+def channel_api_keys_provision(
+    *, partner: Partner, channel_ids: list[int], seconds: float
+) -> KeysRun:
+    """Each channel as channel_api_key_provision, one after the other, each in a transaction
+    of its own, over one connection to 360Dialog (the calls' records written once, at the
+    end). A retryable error (a 5xx, a deadlock) puts the channel in `failed` and the run goes
+    on; one that the next channel would meet too (429, transport) puts it and every channel
+    after it in `failed`. No channel is started after `seconds`: those are `left`."""
+    run = KeysRun()
+    deadline = time.monotonic() + seconds
+    with partner_api_session(partner) as session:
+        for index, channel_id in enumerate(channel_ids):
+            if time.monotonic() > deadline:
+                run.left = channel_ids[index:]
+                break
+            try:
+                run.outcomes[channel_id] = _provision(partner, channel_id, session)
+            except Channel.DoesNotExist:
+                run.outcomes[channel_id] = Outcome.GONE
+            except (RetryableError, *TRANSIENT_DATABASE_ERRORS) as error:
+                run.error = error
+                if isinstance(error, _STOPPING):
+                    run.failed.extend(channel_ids[index:])
+                    break
+                run.failed.append(channel_id)
+    return run
+
+
+def _provision(
+    partner: Partner,
+    channel_id: int,
+    session: PartnerApiSession,
+    *,
+    replace: bool = False,
+    reason: str = "replaced",
+) -> Outcome:
     created: CreatedApiKey | None = None
     try:
         with transaction.atomic():
@@ -88,8 +147,8 @@ def channel_api_key_provision(
             if not channel_may_have_key(channel):
                 return Outcome.NOT_ELIGIBLE
             try:
-                with partner_api(
-                    partner, channel_id=channel.pk, onboarding_id=channel.onboarding_id
+                with session.about(
+                    channel_id=channel.pk, onboarding_id=channel.onboarding_id
                 ) as api:
                     api_channel = api.get_channel(channel.hub_channel_id)
                     if not _confirmed(channel, api_channel=api_channel):

@@ -37,7 +37,7 @@ from dialog360.objects import ChannelInfo, PayloadError
 from events.services import domain_event_record
 from portal.columns import fitted
 from portal.models import Partner
-from portal.queueing import enqueue_on_commit
+from portal.queueing import enqueue_item_on_commit
 
 
 class ChannelNotKnownYetError(Exception):
@@ -453,7 +453,7 @@ def channel_provision_if_due(*, channel: Channel, unsaved: set[str] | None = Non
         unsaved.add("key_requested_at")
     else:
         channel.save(update_fields=["key_requested_at"])
-    enqueue_on_commit("channels.provision_api_key", channel.partner_id, channel.pk)
+    enqueue_item_on_commit("channels.provision_api_keys", channel.partner_id, channel.pk)
     return True
 
 

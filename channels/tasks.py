@@ -4,12 +4,17 @@ database errors (a deadlock, a lost connection) are retried with backoff."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
 
-from channels.provisioning import channel_api_key_give_up, channel_api_key_provision
+from channels.provisioning import (
+    channel_api_key_give_up,
+    channel_api_key_provision,
+    channel_api_keys_provision,
+)
 from channels.reconcile import onboarding_check, partner_reconcile
 from dialog360.errors import RetryableError
 from portal.backoff import TRANSIENT_DATABASE_ERRORS, task_retry_later
@@ -20,6 +25,39 @@ from portal.queueing import enqueue
 RETRYABLE = (RetryableError, *TRANSIENT_DATABASE_ERRORS)
 
 
+# Channels per key task are gathered from a run's work (portal.queueing): a run stops starting
+# channels after this long, well inside the task time limit, and queues the rest anew.
+KEYS_TASK_SECONDS = 20.0
+
+
+@shared_task(bind=True, name="channels.provision_api_keys", acks_late=True, max_retries=None)
+def provision_api_keys(
+    self: Task[Any, Any], partner_id: int, channel_ids: list[int]
+) -> dict[str, int]:
+    """A key for each channel, in order. Channels that met a retryable error are retried
+    together with backoff; when the retries are used up, each of them is given up (recorded
+    where the admin shows it). Channels there was no time for are queued again at once."""
+    with partner_task_scope(partner_id) as partner:
+        run = channel_api_keys_provision(
+            partner=partner, channel_ids=channel_ids, seconds=KEYS_TASK_SECONDS
+        )
+    if run.left:
+        enqueue("channels.provision_api_keys", partner_id, run.left)
+    if run.failed and run.error is not None:
+        task_retry_later(
+            self,
+            run.error,
+            max_retries=settings.PARTNER_API_MAX_RETRIES,
+            args=(partner_id, run.failed),
+        )
+        with partner_task_scope(partner_id):
+            for channel_id in run.failed:
+                channel_api_key_give_up(channel_id=channel_id, reason=f"gave up: {run.error}")
+    counts = Counter(str(outcome) for outcome in run.outcomes.values())
+    return dict(counts, failed=len(run.failed), left=len(run.left))
+
+
+# One channel: what was queued before keys were asked for in batches.
 @shared_task(bind=True, name="channels.provision_api_key", acks_late=True, max_retries=None)
 def provision_api_key(self: Task[Any, Any], partner_id: int, channel_id: int) -> str:
     try:

@@ -26,7 +26,7 @@ from clients.selectors import contact_text
 from portal.columns import fit, without_control_characters
 from portal.contrast import text_on, usable_on_white
 from portal.models import Partner, PartnerMembership
-from portal.queueing import enqueue, enqueue_on_commit
+from portal.queueing import enqueue, enqueue_item_on_commit
 
 MAIL_LANGUAGES = ("en", "de", "pt")
 TEMPLATES = "clients/notifications"
@@ -65,7 +65,7 @@ def notification_create(
             )
     except IntegrityError:
         return None
-    enqueue_on_commit("clients.send_notification", notification.partner_id, notification.pk)
+    enqueue_item_on_commit("clients.send_notifications", notification.partner_id, notification.pk)
     return notification
 
 
@@ -135,10 +135,15 @@ def _mail_language(lang: str) -> str:
 
 
 def notification_send(*, notification_id: int) -> bool:
-    """Send it unless it was sent; True when this call sent it."""
+    """Send it unless it was sent (or deleted since); True when this call sent it."""
     with transaction.atomic():
-        notification = Notification.objects.select_for_update().get(pk=notification_id)
-        if notification.sent_at is not None:
+        notification = (
+            Notification.objects.select_for_update(of=("self",))
+            .select_related("partner")
+            .filter(pk=notification_id)
+            .first()
+        )
+        if notification is None or notification.sent_at is not None:
             return False
         if notification.recipients:
             try:
@@ -170,7 +175,9 @@ def notifications_unsent_enqueue() -> int:
         created_at__lte=now - timedelta(seconds=settings.WEBHOOK_SWEEP_AFTER_SECONDS),
         created_at__gte=now - timedelta(days=1),
     ).only("pk", "partner_id")
-    return sum(enqueue("clients.send_notification", n.partner_id, n.pk) for n in unsent.iterator())
+    return sum(
+        enqueue("clients.send_notifications", n.partner_id, [n.pk]) for n in unsent.iterator()
+    )
 
 
 def _sender(partner: Partner) -> str:

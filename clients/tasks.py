@@ -14,6 +14,19 @@ from portal.entry import partner_task_scope
 from portal.tenancy import all_partners_scope
 
 
+@shared_task(bind=True, name="clients.send_notifications", acks_late=True, max_retries=None)
+def send_notifications(self: Task[Any, Any], partner_id: int, notification_ids: list[int]) -> int:
+    """Send each unless it was sent (a retry skips those an earlier run sent); how many this
+    run sent."""
+    try:
+        with partner_task_scope(partner_id):
+            return sum(notification_send(notification_id=pk) for pk in notification_ids)
+    except TRANSIENT_DATABASE_ERRORS as error:
+        task_retry_later(self, error, max_retries=5)
+        return 0  # the sweep sends them later
+
+
+# One notification: what was queued before mails were sent in batches.
 @shared_task(bind=True, name="clients.send_notification", acks_late=True, max_retries=None)
 def send_notification(self: Task[Any, Any], partner_id: int, notification_id: int) -> bool:
     try:

@@ -43,7 +43,7 @@ from console.selectors import (
 from dialog360.errors import PartnerApiError
 from events.services import domain_event_record
 from portal.models import Partner, PartnerMembership
-from portal.queueing import enqueue_on_commit
+from portal.queueing import enqueue_item_on_commit, enqueue_on_commit
 from portal.ratelimit import Rate
 
 logger = logging.getLogger(__name__)
@@ -272,7 +272,7 @@ def notification_resend(*, onboarding: Onboarding, user: StaffUser, ip: str | No
             body=last.body,
             recipients=last.recipients,
         )
-        enqueue_on_commit("clients.send_notification", again.partner_id, again.pk)
+        enqueue_item_on_commit("clients.send_notifications", again.partner_id, again.pk)
         _record(
             onboarding=onboarding,
             user=user,

@@ -26,10 +26,18 @@ def backoff_seconds(attempt: int, *, at_least: float = 0.0) -> float:
 TRANSIENT_DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
-def task_retry_later(task: Task[Any, Any], error: Exception, *, max_retries: int) -> None:
-    """Raise the task's retry after a backoff that honours a Retry-After (`error.retry_after`);
-    return when `max_retries` retries are used up, for the caller to record the failure."""
+def task_retry_later(
+    task: Task[Any, Any],
+    error: Exception,
+    *,
+    max_retries: int,
+    args: tuple[Any, ...] | None = None,
+) -> None:
+    """Raise the task's retry (with other `args`, if given) after a backoff that honours a
+    Retry-After (`error.retry_after`); return when `max_retries` retries are used up, for the
+    caller to record the failure."""
     attempt = task.request.retries + 1
     if attempt <= max_retries:
         at_least = getattr(error, "retry_after", None) or 0.0
-        raise task.retry(countdown=backoff_seconds(attempt, at_least=at_least), exc=error) from None
+        countdown = backoff_seconds(attempt, at_least=at_least)
+        raise task.retry(args=args, countdown=countdown, exc=error) from None

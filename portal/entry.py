@@ -11,6 +11,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 
 from portal.models import Partner
+from portal.queueing import gathered_enqueues
 from portal.selectors import partner_get_active
 from portal.tenancy import partner_scope
 
@@ -33,7 +34,9 @@ def partner_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 @contextmanager
 def partner_task_scope(partner_id: int) -> Iterator[Partner]:
     """For a task given a partner's id: the partner, with its scope entered until the block
-    ends. A partner deleted since the task was queued raises Partner.DoesNotExist."""
+    ends, and the tasks its work enqueues by the item gathered until then (one task for the
+    keys of every channel the run brought to "running": portal.queueing). A partner deleted
+    since the task was queued raises Partner.DoesNotExist."""
     partner = Partner.objects.get(pk=partner_id)
-    with partner_scope(partner):
+    with gathered_enqueues(), partner_scope(partner):
         yield partner

@@ -1,9 +1,16 @@
 """Enqueueing by task name, never failing the caller: work is always in the database first, and
 the sweeps re-enqueue what never reached the broker.
 
-Tasks are named, not imported: a service enqueues `"channels.provision_api_key"` without
+Tasks are named, not imported: a service enqueues `"channels.provision_api_keys"` without
 importing the task module that imports the service (a test checks that every name used here is
 a registered task). Celery routes by the name's app prefix (CELERY_TASK_ROUTES).
+
+Some tasks take a partner and a list of ids (a key for each channel, a mail for each
+notification). A task run gathers what it enqueues of those (`gathered_enqueues`, entered by
+portal.entry.partner_task_scope) and sends one task per name and partner when it ends: a batch
+of webhooks that brings eight channels to "running" queues one task for their eight keys, not
+eight tasks, each with its own round trip through the broker, its partner to load and its
+connection to 360Dialog.
 """
 
 from __future__ import annotations
@@ -11,6 +18,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import transaction
@@ -18,6 +28,13 @@ from django.db import transaction
 from portal.celery import app
 
 logger = logging.getLogger(__name__)
+
+# At most this many ids in one gathered task: a run stays well inside the task time limit.
+BATCH_ITEMS = 25
+
+_gathered: ContextVar[dict[tuple[str, int], list[int]] | None] = ContextVar(
+    "gathered_enqueues", default=None
+)
 
 
 def enqueue(name: str, *args: Any) -> bool:
@@ -46,6 +63,40 @@ def enqueue_on_commit(name: str, *args: Any) -> None:
     """Send the task once the current transaction commits (at once outside a transaction), so
     the worker finds the rows it is about; nothing is sent if the transaction rolls back."""
     transaction.on_commit(lambda: enqueue(name, *args))
+
+
+def enqueue_item_on_commit(name: str, partner_id: int, item: int) -> None:
+    """Once the current transaction commits, send `name(partner_id, [item])`; inside
+    `gathered_enqueues`, add the item to the one `name(partner_id, [...])` sent when that block
+    ends. Nothing is sent or gathered if the transaction rolls back (a savepoint included)."""
+
+    def send() -> None:
+        gathered = _gathered.get()
+        if gathered is None:
+            enqueue(name, partner_id, [item])
+            return
+        items = gathered.setdefault((name, partner_id), [])
+        if item not in items:
+            items.append(item)
+
+    transaction.on_commit(send)
+
+
+@contextmanager
+def gathered_enqueues() -> Iterator[None]:
+    """Gather the items enqueued (enqueue_item_on_commit) by transactions that commit inside
+    the block, and send them when it ends, raising or not: one task per name and partner, in
+    the order enqueued, BATCH_ITEMS ids at most in each. A block inside another sends its own
+    at its end."""
+    gathered: dict[tuple[str, int], list[int]] = {}
+    token = _gathered.set(gathered)
+    try:
+        yield
+    finally:
+        _gathered.reset(token)
+        for (name, partner_id), items in gathered.items():
+            for start in range(0, len(items), BATCH_ITEMS):
+                enqueue(name, partner_id, items[start : start + BATCH_ITEMS])
 
 
 def queue_oldest(queue: str) -> tuple[str, list[Any]] | None:

@@ -86,7 +86,8 @@ def test_dialog360_imports_no_django_and_none_of_the_apps():
 
 
 def enqueued_names() -> list[tuple[str, str]]:
-    """(where, task name) for every call of enqueue(...) / enqueue_on_commit(...)."""
+    """(where, task name) for every call of enqueue(...), enqueue_on_commit(...),
+    enqueue_item_on_commit(...) and publish(...)."""
     found = []
     for path, tree in sources(*APPS):
         if path == ROOT / "portal" / "queueing.py":
@@ -96,7 +97,7 @@ def enqueued_names() -> list[tuple[str, str]]:
                 continue
             func = node.func
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-            if name not in ("enqueue", "enqueue_on_commit", "publish"):
+            if name not in ("enqueue", "enqueue_on_commit", "enqueue_item_on_commit", "publish"):
                 continue
             where = f"{path.relative_to(ROOT)}:{node.lineno}"
             first = node.args[0] if node.args else None
@@ -147,6 +148,7 @@ def test_tasks_go_to_the_queue_of_their_kind():
     assert {
         "channels.check_onboarding",
         "channels.provision_api_key",
+        "channels.provision_api_keys",
         "channels.reconcile_partner",
         "webhooks.process_event",
         "webhooks.process_events",

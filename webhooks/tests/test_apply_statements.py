@@ -260,7 +260,8 @@ def queued(monkeypatch) -> list[tuple[object, ...]]:
     """What channel services queue after commit (nothing is sent)."""
     sent: list[tuple[object, ...]] = []
     monkeypatch.setattr(
-        "channels.services.enqueue_on_commit", lambda name, *args: sent.append((name, *args))
+        "channels.services.enqueue_item_on_commit",
+        lambda name, *args: sent.append((name, *args)),
     )
     return sent
 
@@ -275,7 +276,7 @@ def test_key_creation_is_queued_once_while_it_is_pending(partner, queued):
 
     with partner_scope(partner):
         channel = Channel.objects.get()
-    assert queued == [("channels.provision_api_key", partner.pk, channel.pk)]
+    assert queued == [("channels.provision_api_keys", partner.pk, channel.pk)]
     with partner_scope(partner):
         assert Channel.objects.get().key_requested_at is not None
 
@@ -306,7 +307,7 @@ def test_a_request_ended_or_long_lost_lets_the_key_be_queued_again(partner, sett
         channel.partner = partner
         assert channel_provision_if_due(channel=channel) is True  # its message was lost
 
-    assert queued == [("channels.provision_api_key", partner.pk, channel.pk)]
+    assert queued == [("channels.provision_api_keys", partner.pk, channel.pk)]
 
 
 def stored_unqueued(partner: Partner, payload: dict[str, object]) -> int:
