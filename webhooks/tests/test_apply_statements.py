@@ -23,6 +23,7 @@ from clients.models import Client, TimelineEntry
 from clients.proof import onboarding_link_code
 from clients.tests.factories import OnboardingFactory
 from conftest import wait_for
+from portal.entry import partner_task_scope
 from portal.models import Partner
 from portal.tenancy import partner_scope
 from portal.tests.factories import PartnerFactory
@@ -447,6 +448,30 @@ def test_a_batch_is_claimed_and_committed_once_for_all_its_events(partner):
     assert shape(sql[1]) == "UPDATE webhooks_webhookevent" and "ANY" in sql[1]
     with partner_scope(partner):
         assert set(Channel.objects.values_list("status", flat=True)) == {"submitted"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_bringing_channels_to_running_queues_one_task_for_their_keys(partner, monkeypatch):
+    sent: list[tuple[object, ...]] = []
+    monkeypatch.setattr("portal.queueing.enqueue", lambda name, *args: sent.append((name, *args)))
+    linked(partner)
+    ids = [f"batch{n}" for n in range(3)]
+    for channel_id in ids:
+        for event in ("channel_created", "channel_submitted", "channel_ready"):
+            applied(partner, channel_event(event, channel_id=channel_id))
+    events = [store(partner, channel_event("channel_running", channel_id=c)) for c in ids]
+    sent.clear()
+
+    with partner_task_scope(partner.pk) as scoped:  # as the task runs it
+        webhook_events_process(partner=scoped, event_pks=events)
+        assert sent == []  # gathered until the task ends
+
+    with partner_scope(partner):
+        channels = Channel.objects.filter(hub_channel_id__in=ids).order_by("hub_channel_id")
+        channel_pks = list(channels.values_list("pk", flat=True))
+    assert [call for call in sent if call[0] == "channels.provision_api_keys"] == [
+        ("channels.provision_api_keys", partner.pk, channel_pks)
+    ]
 
 
 def test_a_failing_event_fails_alone_and_its_batch_is_applied_one_by_one(partner):
