@@ -8,7 +8,7 @@ Every function runs in its caller's transaction and partner scope.
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef
+from django.db import connection
 from django.utils import timezone
 
 from channels.models import ApiKey, Channel
@@ -152,13 +152,25 @@ def onboarding_for_client(*, client: Client) -> Onboarding:
 def onboarding_refresh(*, onboarding: Onboarding) -> None:
     """Derive the onboarding's status from its channels: live once each has its key. One
     query: how many channels it has, and how many of them lack a current key."""
-    current_key = ApiKey.objects.filter(channel=OuterRef("pk"), revoked_at__isnull=True)
-    counts = Channel.objects.filter(onboarding=onboarding).aggregate(
-        channels=Count("pk"), without_key=Count("pk", filter=~Exists(current_key))
-    )
-    if counts["channels"] and not counts["without_key"]:
+    with connection.cursor() as cursor:
+        cursor.execute(_REFRESH_COUNTS, [onboarding.partner_id, onboarding.pk])
+        channels, without_key = cursor.fetchone()
+    if channels and not without_key:
         onboarding_status_set(
             onboarding=onboarding,
             status=Onboarding.Status.LIVE,
             reason="every number has its API key",
         )
+
+
+# Written out: the ORM's aggregate with a filtered Exists took longer to build than to run, on
+# the path of every key. The partner's id keeps it to its tenant, as the scoped managers do.
+_REFRESH_COUNTS = f"""
+SELECT count(*), count(*) FILTER (
+    WHERE NOT EXISTS (
+        SELECT 1 FROM {ApiKey._meta.db_table} k WHERE k.channel_id = ch.id AND k.revoked_at IS NULL
+    )
+)
+FROM {Channel._meta.db_table} ch
+WHERE ch.partner_id = %s AND ch.onboarding_id = %s
+"""  # noqa: S608 - the table names are the models' own; values are parameters

@@ -13,7 +13,6 @@ from email.utils import formataddr, parseaddr
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -25,7 +24,7 @@ from clients.phones import phone_display
 from clients.selectors import contact_text
 from portal.columns import fit, without_control_characters
 from portal.contrast import text_on, usable_on_white
-from portal.models import Partner, PartnerMembership
+from portal.models import Partner
 from portal.queueing import enqueue, enqueue_item_on_commit
 
 MAIL_LANGUAGES = ("en", "de", "pt")
@@ -188,16 +187,5 @@ def _sender(partner: Partner) -> str:
 
 def _recipients(onboarding: Onboarding) -> list[str]:
     client_email = onboarding.email or (onboarding.client.email if onboarding.client else "")
-    managers = (
-        get_user_model()
-        .objects.filter(
-            partner_memberships__partner_id=onboarding.partner_id,
-            partner_memberships__role=PartnerMembership.Role.MANAGER,
-            is_active=True,
-        )
-        .exclude(email="")
-        .order_by("email")
-        .values_list("email", flat=True)
-    )
     emails = [client_email] if client_email else []
-    return emails + [email for email in managers if email not in emails]
+    return emails + [email for email in onboarding.partner.manager_emails if email not in emails]

@@ -7,10 +7,12 @@ from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import cached_property
 
 from dialog360.constants import DEFAULT_API_BASE_URL, DEFAULT_HUB_URL
 from portal.encryption import EncryptedTextField
@@ -165,6 +167,22 @@ class Partner(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @cached_property
+    def manager_emails(self) -> list[str]:
+        """The addresses of its active managers, sorted: read once per loaded partner (each
+        request and task loads its own), so a run mailing about many onboardings asks once."""
+        return list(
+            get_user_model()
+            .objects.filter(
+                partner_memberships__partner_id=self.pk,
+                partner_memberships__role=PartnerMembership.Role.MANAGER,
+                is_active=True,
+            )
+            .exclude(email="")
+            .order_by("email")
+            .values_list("email", flat=True)
+        )
 
 
 class TenantModel(models.Model):

@@ -4,7 +4,7 @@ over real sockets and through the real worker."""
 from __future__ import annotations
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from channels.models import ApiKey, Channel, PartnerApiCall
@@ -92,6 +92,18 @@ def test_a_run_gives_each_channel_its_key_and_writes_the_call_records_once(hubsi
         for channel in channels
         for operation in ("list_channels", "list_api_keys", "create_api_key")
     ]
+
+
+def test_a_run_asks_for_the_partner_s_managers_once(hubsim, partner):
+    """Each key costs the statements of a single one (18, pinned in test_provisioning) except
+    the managers' addresses for its mail, read once per run."""
+    channels = running_channels(hubsim, partner, 3)
+
+    with CaptureQueriesContext(connection) as main:
+        run(partner, channels)
+
+    managers = [query for query in main.captured_queries if '"auth_user"' in query["sql"]]
+    assert (len(main.captured_queries), len(managers)) == (18 + 17 + 17, 1)
 
 
 def test_a_server_error_fails_its_channel_and_the_run_goes_on(hubsim, partner):
