@@ -148,3 +148,38 @@ def test_the_env_file_fills_what_the_environment_leaves_empty(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["Europe/Berlin", "ERROR"]
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", "True 5 False"), ("false", "None None True")])
+def test_prepared_statements_bind_on_the_server_unless_turned_off(value, expected):
+    code = (
+        "import django, psycopg; django.setup(); from django.db import connection as c; "
+        "c.ensure_connection(); o = c.settings_dict['OPTIONS']; "
+        "print(o.get('server_side_binding'), c.connection.prepare_threshold, "
+        "isinstance(c.cursor().cursor, psycopg.ClientCursor))"
+    )
+    # The server's own maintenance database: this process only connects.
+    server = PRODUCTION_ENV["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+    env = {**PRODUCTION_ENV, "DATABASE_URL": server, "DATABASE_PREPARED_STATEMENTS": value}
+    result = run(env, "-c", code)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == expected.split()
+
+
+@pytest.mark.django_db
+def test_a_statement_run_a_fifth_time_is_prepared_on_the_server():
+    from django.db import connection
+
+    from portal.models import Partner
+
+    for _ in range(6):
+        assert not Partner.objects.filter(slug="nobody-here").exists()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = {row[0] for row in cursor.fetchall()}
+    assert (
+        'SELECT $1 AS "a" FROM "portal_partner" WHERE "portal_partner"."slug" = $2 LIMIT 1'
+        in prepared
+    )
