@@ -78,6 +78,9 @@ def enqueue_item_on_commit(name: str, partner_id: int, item: int) -> None:
         items = gathered.setdefault((name, partner_id), [])
         if item not in items:
             items.append(item)
+        if len(items) >= BATCH_ITEMS:  # a full task goes now: a long run does not hold it
+            enqueue(name, partner_id, items[:])
+            items.clear()
 
     transaction.on_commit(send)
 
@@ -85,9 +88,9 @@ def enqueue_item_on_commit(name: str, partner_id: int, item: int) -> None:
 @contextmanager
 def gathered_enqueues() -> Iterator[None]:
     """Gather the items enqueued (enqueue_item_on_commit) by transactions that commit inside
-    the block, and send them when it ends, raising or not: one task per name and partner, in
-    the order enqueued, BATCH_ITEMS ids at most in each. A block inside another sends its own
-    at its end."""
+    the block into one task per name and partner, in the order enqueued: sent as soon as it
+    holds BATCH_ITEMS ids, and what is left when the block ends, raising or not. A block
+    inside another sends its own at its end."""
     gathered: dict[tuple[str, int], list[int]] = {}
     token = _gathered.set(gathered)
     try:
@@ -95,8 +98,8 @@ def gathered_enqueues() -> Iterator[None]:
     finally:
         _gathered.reset(token)
         for (name, partner_id), items in gathered.items():
-            for start in range(0, len(items), BATCH_ITEMS):
-                enqueue(name, partner_id, items[start : start + BATCH_ITEMS])
+            if items:
+                enqueue(name, partner_id, items)
 
 
 def queue_oldest(queue: str) -> tuple[str, list[Any]] | None:

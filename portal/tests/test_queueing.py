@@ -72,12 +72,17 @@ def test_a_block_that_raises_still_sends_what_committed(sent):
     assert sent == [("channels.provision_api_keys", 1, [10])]
 
 
-def test_a_long_gathering_is_sent_in_tasks_of_at_most_batch_items(sent):
+def test_a_full_task_is_sent_at_once_and_the_rest_when_the_block_ends(sent):
     items = list(range(BATCH_ITEMS * 2 + 1))
 
-    with gathered_enqueues(), transaction.atomic():
-        for item in items:
-            enqueue_item_on_commit("channels.provision_api_keys", 1, item)
+    with gathered_enqueues():
+        with transaction.atomic():
+            for item in items[:BATCH_ITEMS]:
+                enqueue_item_on_commit("channels.provision_api_keys", 1, item)
+        assert sent == [("channels.provision_api_keys", 1, items[:BATCH_ITEMS])]
+        with transaction.atomic():
+            for item in items[BATCH_ITEMS:]:
+                enqueue_item_on_commit("channels.provision_api_keys", 1, item)
 
     assert sent == [
         ("channels.provision_api_keys", 1, items[:BATCH_ITEMS]),
