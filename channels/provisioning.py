@@ -83,12 +83,16 @@ def channel_api_key_provision(
 @dataclass
 class KeysRun:
     """What channel_api_keys_provision did: each channel's outcome; the channels to try again
-    later (`failed`, with the last `error`); those it had no time for (`left`)."""
+    later, each with its error (`failed`); those it had no time for (`left`)."""
 
     outcomes: dict[int, Outcome] = field(default_factory=dict)
-    failed: list[int] = field(default_factory=list)
-    error: Exception | None = None
+    failed: dict[int, Exception] = field(default_factory=dict)
     left: list[int] = field(default_factory=list)
+
+    @property
+    def error(self) -> Exception | None:
+        """The last error met (its Retry-After, if any, sets the pause before a retry)."""
+        return next(reversed(self.failed.values()), None)
 
 
 # Errors that will meet the next channel too: 360Dialog asks us to wait, or cannot be reached.
@@ -115,11 +119,10 @@ def channel_api_keys_provision(
             except Channel.DoesNotExist:
                 run.outcomes[channel_id] = Outcome.GONE
             except (RetryableError, *TRANSIENT_DATABASE_ERRORS) as error:
-                run.error = error
                 if isinstance(error, _STOPPING):
-                    run.failed.extend(channel_ids[index:])
+                    run.failed.update(dict.fromkeys(channel_ids[index:], error))
                     break
-                run.failed.append(channel_id)
+                run.failed[channel_id] = error
     return run
 
 

@@ -37,22 +37,26 @@ def provision_api_keys(
     """A key for each channel, in order. Channels that met a retryable error are retried
     together with backoff; when the retries are used up, each of them is given up (recorded
     where the admin shows it). Channels there was no time for are queued again at once."""
-    with partner_task_scope(partner_id) as partner:
-        run = channel_api_keys_provision(
-            partner=partner, channel_ids=channel_ids, seconds=KEYS_TASK_SECONDS
-        )
+    try:
+        with partner_task_scope(partner_id) as partner:
+            run = channel_api_keys_provision(
+                partner=partner, channel_ids=channel_ids, seconds=KEYS_TASK_SECONDS
+            )
+    except TRANSIENT_DATABASE_ERRORS as problem:  # before any channel: loading the partner
+        task_retry_later(self, problem, max_retries=settings.PARTNER_API_MAX_RETRIES)
+        raise  # retries used up: reconciliation queues the keys again
     if run.left:
         enqueue("channels.provision_api_keys", partner_id, run.left)
-    if run.failed and run.error is not None:
+    if run.error is not None:
         task_retry_later(
             self,
             run.error,
             max_retries=settings.PARTNER_API_MAX_RETRIES,
-            args=(partner_id, run.failed),
+            args=(partner_id, list(run.failed)),
         )
         with partner_task_scope(partner_id):
-            for channel_id in run.failed:
-                channel_api_key_give_up(channel_id=channel_id, reason=f"gave up: {run.error}")
+            for channel_id, failure in run.failed.items():
+                channel_api_key_give_up(channel_id=channel_id, reason=f"gave up: {failure}")
     counts = Counter(str(outcome) for outcome in run.outcomes.values())
     return dict(counts, failed=len(run.failed), left=len(run.left))
 

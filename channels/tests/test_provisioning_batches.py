@@ -114,8 +114,8 @@ def test_a_server_error_fails_its_channel_and_the_run_goes_on(hubsim, partner):
 
     first, *others = channels
     assert done.outcomes == {channel.pk: Outcome.CREATED for channel in others}
-    assert done.failed == [first.pk]
-    assert isinstance(done.error, ServerError)
+    assert list(done.failed) == [first.pk]
+    assert isinstance(done.failed[first.pk], ServerError)
     assert done.left == []
     assert keys_at_the_simulator(hubsim, channels) == [0, 1, 1]
     first.refresh_from_db()
@@ -129,8 +129,8 @@ def test_a_rate_limit_stops_the_run_and_fails_every_channel_from_there(hubsim, p
     done = run(partner, channels)
 
     assert done.outcomes == {}
-    assert done.failed == [channel.pk for channel in channels]
-    assert isinstance(done.error, RateLimitedError)
+    assert list(done.failed) == [channel.pk for channel in channels]
+    assert [type(error) for error in done.failed.values()] == [RateLimitedError] * 3
     assert creates(hubsim) == 0
 
 
