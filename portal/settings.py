@@ -191,8 +191,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # No JIT compilation: its planning estimate fires on the console's aggregates over large
 # tables and spends more time compiling (100-200 ms) than the query then runs.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
-# Parameters are bound on the server, and a statement run a fifth time on a connection is
-# prepared there (psycopg's threshold): the worker runs the same few dozen statements for every
+# Parameters are bound on the server, and a statement that has run five times on a connection
+# is prepared there (psycopg's threshold): the worker runs the same few dozen statements for every
 # event and key, and PostgreSQL then stops parsing and planning them each time (its CPU per
 # burst fell by a third, the worker's by a sixth). The webhook INSERT (webhooks.services) is
 # prepared at its first run. Turn it off behind a pooler that cannot keep prepared statements

@@ -168,7 +168,7 @@ def test_prepared_statements_bind_on_the_server_unless_turned_off(value, expecte
 
 
 @pytest.mark.django_db
-def test_a_statement_run_a_fifth_time_is_prepared_on_the_server():
+def test_a_statement_run_more_than_five_times_is_prepared_on_the_server():
     from django.db import connection
 
     from portal.models import Partner
