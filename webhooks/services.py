@@ -247,12 +247,17 @@ def webhook_event_process(*, partner: Partner, event_pk: int) -> str:
 # marked processed at once (the handler's outcome corrects it when it is not) and its payload
 # read back, in one statement that locks the rows until the transaction ends. The raw body is
 # never rewritten.
+#
+# The rows are found by primary key alone: the other conditions are one `IS TRUE` test, which
+# no index can answer. In a burst the table's statistics lag behind (received events look rare,
+# or a partner's rows few, until ANALYZE runs), and the planner ANDed the status and partner
+# indexes instead: every received event and every row of the partner read for a claim of 20.
 _CLAIM = f"""
 UPDATE {_table}
 SET status = %s, attempts = attempts + 1, processed_at = %s, next_attempt_at = NULL,
     last_error = '', traceback = ''
-WHERE id = ANY(%s) AND partner_id = %s
-  AND (status = %s OR (status = %s AND next_attempt_at <= %s))
+WHERE id = ANY(%s)
+  AND (partner_id = %s AND (status = %s OR (status = %s AND next_attempt_at <= %s))) IS TRUE
 RETURNING id, payload
 """  # noqa: S608 - the table name is ours; every value is a parameter
 
