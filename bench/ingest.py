@@ -8,12 +8,13 @@ baselines from the same run on the same gunicorn:
    (every body a distinct event) with no worker running, then with two worker processes
    draining the backlog; stored rows are counted against 2xx answers;
 2. fixed rates (a constant-rate client, latency from the moment each request was due): the
-   webhook and the no-op POST at 90 and 300 requests per second, with the workers draining.
+   webhook and the no-op POST at 300 and 90 requests per second, with the workers draining
+   (the events still waiting are counted before and after each run).
 
 It also prints the CPU each request cost gunicorn's workers and PostgreSQL during the saturation
 runs (read from /proc: Linux only). The last lines are the ratios. Options: --seconds (per
 saturation run), --web-workers, --worker-class (gunicorn's: sync, gthread), --worker-nice (the
-Celery workers' CPU priority).
+Celery workers' CPU priority, WORKER_NICE: by default the setting's, 10).
 """
 
 from __future__ import annotations
@@ -114,6 +115,15 @@ def stored_rows() -> int:
     return int(row[0]) if row else 0
 
 
+def backlog() -> int:
+    """Stored events the workers have not applied yet."""
+    with psycopg.connect(ENV["DATABASE_URL"]) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM webhooks_webhookevent WHERE status = 'received'"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def spawn(command: list[str], log: Path, env: dict[str, str] = ENV) -> subprocess.Popen[bytes]:
     return subprocess.Popen(  # noqa: S603
         command,
@@ -205,8 +215,9 @@ def main() -> int:
     parser.add_argument(
         "--worker-nice",
         type=int,
-        default=0,
-        help="the Celery workers' CPU priority, as `nice -n` (0: the web server's own)",
+        default=None,
+        help="the Celery workers' CPU priority (WORKER_NICE; 0: the web server's own; "
+        "default: the setting's own default)",
     )
     options = parser.parse_args()
     folder = ROOT / "var" / "bench-ingest"
@@ -260,13 +271,14 @@ def main() -> int:
         results["webhook_idle"] = idle
         results["stored_idle"] = stored_rows() - before
         # Two worker processes, fed by the relay, drain the backlog while more arrives.
-        niced = ["nice", "-n", str(options.worker_nice)] if options.worker_nice else []
+        worker_env = dict(ENV)
+        if options.worker_nice is not None:
+            worker_env["WORKER_NICE"] = str(options.worker_nice)
         workers.append(spawn([sys.executable, "manage.py", "relay"], folder / "relay.log"))
         for n in (1, 2):
             workers.append(
                 spawn(
                     [
-                        *niced,
                         str(BIN / "celery"),
                         "-A",
                         "portal",
@@ -281,9 +293,11 @@ def main() -> int:
                         "WARNING",
                     ],
                     folder / f"worker{n}.log",
+                    worker_env,
                 )
             )
         time.sleep(3)
+        results["worker_nice"] = os.getpriority(os.PRIO_PROCESS, workers[-1].pid)  # as set
         # wrk's threads step through the bodies side by side and one may run ahead of the
         # other: twice the answers counted is past every body the first run sent.
         second_offset = 2 * idle.requests + 100
@@ -298,15 +312,21 @@ def main() -> int:
         results["webhook_draining"] = draining
         results["stored_draining"] = stored_rows() - before
         offset = second_offset + 2 * draining.requests + 100
-        for rate in (90, 300):
+        # The higher rate first, while the backlog is largest; the backlog is counted before
+        # and after each run, so a figure taken after the workers ran dry shows as such.
+        for rate in (300, 90):
             sample = rows[offset : offset + rate * 20]
             offset += rate * 20
+            waiting = [backlog()]
             results[f"webhook_{rate}"] = constant_rate(
                 "127.0.0.1", port, f"/webhooks/360dialog/{token}/", sample, rate=rate, seconds=15
             )
+            waiting.append(backlog())
             results[f"noop_{rate}"] = constant_rate(
                 "127.0.0.1", port, "/bench/noop/", [("", b"{}")], rate=rate, seconds=15
             )
+            waiting.append(backlog())
+            results[f"backlog_{rate}"] = waiting
     finally:
         for process in [*workers, web]:
             stop(process)
@@ -327,7 +347,7 @@ def report(
     idle, draining = row("webhook_idle"), row("webhook_draining")
     print(
         f"gunicorn: {options.web_workers} {options.worker_class} workers; "
-        f"{options.seconds} s per saturation run; Celery workers at nice {options.worker_nice}"
+        f"{options.seconds} s per saturation run; Celery workers at nice {results['worker_nice']}"
     )
     for label, name in (("GET /healthz", "healthz"), ("no-op POST", "noop")):
         r = row(name)
@@ -343,10 +363,12 @@ def report(
         )
     for fixed in (90, 300):
         hook, base = row(f"webhook_{fixed}"), row(f"noop_{fixed}")
+        start, between, end = results[f"backlog_{fixed}"]
+        dry = " (the workers ran dry: not a draining figure)" if not between else ""
         print(
             f"at {fixed} req/s: webhook p50 {hook['p50_ms']:.1f} p99 {hook['p99_ms']:.1f} ms "
             f"({hook['ok']}/{hook['sent']} 2xx); no-op POST p50 {base['p50_ms']:.1f} "
-            f"p99 {base['p99_ms']:.1f} ms"
+            f"p99 {base['p99_ms']:.1f} ms; events waiting {start} -> {between} -> {end}{dry}"
         )
     for name, label in (("noop", "no-op POST"), ("webhook", "webhook")):
         web_cpu, pg_cpu, requests = cpu[name]

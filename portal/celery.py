@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_ready
+from celery.signals import task_postrun, task_prerun, worker_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -25,6 +25,23 @@ def _make_embedded_broker_folders(sender: Celery, **kwargs: object) -> None:
         folders.append(backend.removeprefix("file://"))
     for folder in folders:
         Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+@worker_init.connect
+def _yield_the_cpu_to_the_web_server(**kwargs: object) -> None:
+    """Before the pool starts, the worker lowers its CPU priority to WORKER_NICE (its pool's
+    processes and threads inherit it): on shared cores, acknowledging a webhook comes before
+    applying one. Never raised: a worker started nicer stays so."""
+    from django.conf import settings
+
+    cpu_priority_lower(settings.WORKER_NICE)
+
+
+def cpu_priority_lower(nice: int) -> int:
+    """This process's nice value raised to `nice` if it is lower; the value it now runs at."""
+    if nice > os.getpriority(os.PRIO_PROCESS, 0):
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+    return os.getpriority(os.PRIO_PROCESS, 0)
 
 
 @worker_ready.connect

@@ -65,6 +65,9 @@ def test_compose_runs_every_process_with_health_checks_and_named_volumes():
     assert services["web"]["command"] is None  # the image's own command: gunicorn
     assert 'CMD ["gunicorn", "portal.wsgi"]' in (ROOT / "Dockerfile").read_text()
     assert services["worker"]["command"][:4] == ["celery", "-A", "portal", "worker"]
+    # The web server's answers come first on contended cores.
+    assert services["worker"]["cpu_shares"] == 256
+    assert "cpu_shares" not in services["web"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "portal", "beat"]
     assert services["relay"]["command"][:3] == ["python", "manage.py", "relay"]
     for name in ("web", "worker", "relay", "beat"):

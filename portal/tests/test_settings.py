@@ -86,6 +86,8 @@ def test_production_refuses_to_start_without_a_required_setting(missing):
     [
         ("FIELD_ENCRYPTION_KEYS", "not-a-key", "FIELD_ENCRYPTION_KEYS must hold Fernet keys"),
         ("PUBLIC_BASE_URL", "portal.example.com", "PUBLIC_BASE_URL must be an absolute URL"),
+        ("WORKER_NICE", "20", "WORKER_NICE must be between 0 and 19"),
+        ("WORKER_NICE", "-5", "WORKER_NICE must be between 0 and 19"),
     ],
 )
 def test_production_refuses_to_start_with_an_invalid_setting(name, value, message):

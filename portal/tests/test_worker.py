@@ -27,6 +27,40 @@ def test_a_task_sent_through_redis_is_run_by_the_worker_process(celery_worker):
     assert celery_worker.poll() is None
 
 
+def test_the_worker_and_its_pool_run_below_the_web_servers_cpu_priority(celery_worker):
+    from django.conf import settings
+
+    expected = max(settings.WORKER_NICE, os.getpriority(os.PRIO_PROCESS, 0))
+    pids = [celery_worker.pid, *_children(celery_worker.pid)]
+
+    assert settings.WORKER_NICE == 10
+    assert len(pids) == 3  # the main process and its two pool processes (-c 2)
+    assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in pids] == [expected] * 3
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def test_a_process_priority_is_lowered_to_the_setting_and_never_raised():
+    code = (
+        "import os; from portal.celery import cpu_priority_lower; "
+        "print(cpu_priority_lower(0), cpu_priority_lower(7), cpu_priority_lower(3), "
+        "os.getpriority(os.PRIO_PROCESS, 0))"
+    )
+    result = subprocess.run(
+        ["nice", "-n", "2", sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    started = os.getpriority(os.PRIO_PROCESS, 0) + 2  # `nice -n 2` adds to ours
+    lowered = str(max(started, 7))
+    assert result.stdout.split() == [str(started), lowered, lowered, lowered], result.stderr
+
+
 def _get(url: str) -> httpx.Response | None:
     try:
         return httpx.get(url, timeout=2)
