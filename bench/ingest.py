@@ -109,19 +109,17 @@ def bodies(folder: Path, count: int) -> tuple[Path, list[tuple[str, bytes]]]:
     return path, rows
 
 
-def stored_rows() -> int:
+def stored_rows(where: str = "true") -> int:
+    """Stored webhook events (those matching `where`, a condition written here)."""
+    query = f"SELECT count(*) FROM webhooks_webhookevent WHERE {where}"  # noqa: S608
     with psycopg.connect(ENV["DATABASE_URL"]) as conn:
-        row = conn.execute("SELECT count(*) FROM webhooks_webhookevent").fetchone()
+        row = conn.execute(query).fetchone()
     return int(row[0]) if row else 0
 
 
 def backlog() -> int:
     """Stored events the workers have not applied yet."""
-    with psycopg.connect(ENV["DATABASE_URL"]) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM webhooks_webhookevent WHERE status = 'received'"
-        ).fetchone()
-    return int(row[0]) if row else 0
+    return stored_rows("status = 'received'")
 
 
 def spawn(command: list[str], log: Path, env: dict[str, str] = ENV) -> subprocess.Popen[bytes]:
