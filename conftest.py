@@ -167,6 +167,8 @@ def hubsim(hubsim_process: str) -> Iterator[HubSimControl]:
 # this application name, so a pause can wait until it holds no transaction.
 SESSION_RELAYS: list[subprocess.Popen[bytes]] = []
 SESSION_RELAY_NAME = "portal-test-session-relay"
+# The suite's worker runs as on cores shared with the web server (WORKER_NICE).
+SESSION_WORKER_NICE = 10
 _paused: list[subprocess.Popen[bytes]] = []
 
 
@@ -232,7 +234,12 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Pop
     with django_db_blocker.unblock():
         database_url = _test_database_url()
     app.control.purge()  # leftovers of an interrupted earlier run
-    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PYTHONUNBUFFERED": "1",
+        "WORKER_NICE": str(SESSION_WORKER_NICE),
+    }
     node = f"test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
     log = ROOT / "var" / "test-worker.log"
     log.parent.mkdir(exist_ok=True)

@@ -14,7 +14,7 @@ baselines from the same run on the same gunicorn:
 It also prints the CPU each request cost gunicorn's workers and PostgreSQL during the saturation
 runs (read from /proc: Linux only). The last lines are the ratios. Options: --seconds (per
 saturation run), --web-workers, --worker-class (gunicorn's: sync, gthread), --worker-nice (the
-Celery workers' CPU priority, WORKER_NICE: by default the setting's, 10).
+Celery workers' CPU priority, WORKER_NICE: by default the setting's, 0).
 """
 
 from __future__ import annotations

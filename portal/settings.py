@@ -348,10 +348,11 @@ CELERY_WORKER_SEND_TASK_EVENTS = False
 # are treated as after a request (portal/celery.py): kept for CONN_MAX_AGE, checked, replaced
 # when broken.
 CELERY_DB_REUSE_MAX = 1000
-# The workers' CPU priority, as a nice value (0-19): on cores shared with the web server, a
-# webhook's answer comes before applying it, so 360Dialog's deliveries are acknowledged at once
-# while a backlog drains. 0 keeps the priority the worker was started with.
-WORKER_NICE = env.int("WORKER_NICE", default=10)
+# The workers' CPU priority, as a nice value (0-19): 10 on cores shared with the web server, so
+# that a webhook's answer comes before applying one while a backlog drains. 0 (the default)
+# keeps the priority the worker was started with: at 10, a worker was stopped more often by a
+# Celery race when the broker drops while it acknowledges, so run it under a supervisor.
+WORKER_NICE = env.int("WORKER_NICE", default=0)
 if not 0 <= WORKER_NICE <= 19:
     raise ImproperlyConfigured("WORKER_NICE must be between 0 and 19.")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {

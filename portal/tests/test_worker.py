@@ -12,7 +12,7 @@ import httpx
 import pytest
 from celery import Celery
 
-from conftest import free_port, wait_for
+from conftest import SESSION_WORKER_NICE, free_port, wait_for
 from portal.tasks import ping
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,13 +27,11 @@ def test_a_task_sent_through_redis_is_run_by_the_worker_process(celery_worker):
     assert celery_worker.poll() is None
 
 
-def test_the_worker_and_its_pool_run_below_the_web_servers_cpu_priority(celery_worker):
-    from django.conf import settings
-
-    expected = max(settings.WORKER_NICE, os.getpriority(os.PRIO_PROCESS, 0))
+def test_the_worker_and_its_pool_run_at_the_cpu_priority_set(celery_worker):
+    expected = max(SESSION_WORKER_NICE, os.getpriority(os.PRIO_PROCESS, 0))
     pids = [celery_worker.pid, *_children(celery_worker.pid)]
 
-    assert settings.WORKER_NICE == 10
+    assert SESSION_WORKER_NICE == 10
     assert len(pids) == 3  # the main process and its two pool processes (-c 2)
     assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in pids] == [expected] * 3
 
