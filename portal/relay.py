@@ -1,14 +1,19 @@
 """The relay: publishes committed rows to the workers, so that no request waits for the broker.
 
-Writes that a worker must act on are committed first (webhook deliveries, domain events); an
-AFTER INSERT trigger on their tables (portal migration 0007) sends a PostgreSQL notification on
-RELAY_CHANNEL when their transaction commits. The relay LISTENs on that channel and runs each of
-RELAYS (dotted paths to functions that claim, publish and mark a batch, returning how many rows
-they moved) until none has anything left, then waits for the next notification, or
-RELAY_IDLE_SECONDS at most: a notification missed while the relay was down or reconnecting only
-delays a row until then. The first row after a quiet spell is published at once; while rows keep
-coming, each pass waits RELAY_LINGER_SECONDS for more, so a burst becomes tasks of many events
-instead of a task per event.
+Writes that a worker must act on are committed first (webhook deliveries, domain events). The
+relay runs each of RELAYS (dotted paths to functions that claim, publish and mark a batch,
+returning how many rows they moved) until none has anything left, then waits RELAY_IDLE_SECONDS
+or until a PostgreSQL notification on RELAY_CHANNEL wakes it, whichever comes first. While rows
+keep coming, each pass waits RELAY_LINGER_SECONDS for more, so a burst becomes tasks of many
+events instead of a task per event.
+
+Domain events wake it: an AFTER INSERT trigger on their table (portal migration 0007) notifies
+when their transaction commits. Webhook deliveries do not (webhooks migration 0006), and are
+found by the relay's next look instead, at most RELAY_IDLE_SECONDS after they were stored.
+PostgreSQL holds one lock over the whole database from a notifying transaction's commit until
+its WAL is flushed, so notifying commits cannot share a flush: with a notification per
+delivery, the webhook INSERTs committed one flush at a time, and while the workers drained a
+backlog, each flush was slower and the requests queued behind it.
 
 Nothing is lost if the relay is not running: the rows stay in the database and the beat sweeps
 publish them (later). Several relays may run: each claims rows with SKIP LOCKED.

@@ -391,8 +391,9 @@ WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=60)
 # The queue webhook processing goes to (CELERY_TASK_ROUTES); the sweep reads its backlog.
 WEBHOOK_QUEUE = "webhooks"
 # The relay (`manage.py relay`, portal/relay.py) publishes committed rows to the workers: what it
-# runs, the PostgreSQL channel the tables' triggers notify, rows claimed per pass, events per
-# processing task, the longest wait without a notification, and the pause between passes
+# runs, the PostgreSQL channel domain events notify, rows claimed per pass, events per
+# processing task, the longest wait between two looks (and so the longest a stored webhook
+# delivery, which sends no notification, waits for the relay), and the pause between passes
 # while rows keep coming (a burst is published as fewer, larger tasks).
 RELAYS = [
     "webhooks.relay.webhook_events_relay",
@@ -401,7 +402,7 @@ RELAYS = [
 RELAY_CHANNEL = "portal_relay"  # portal migration 0007's trigger function names it too
 RELAY_BATCH = env.int("RELAY_BATCH", default=500)
 RELAY_TASK_EVENTS = env.int("RELAY_TASK_EVENTS", default=20)
-RELAY_IDLE_SECONDS = env.float("RELAY_IDLE_SECONDS", default=5.0)
+RELAY_IDLE_SECONDS = env.float("RELAY_IDLE_SECONDS", default=0.2)
 RELAY_LINGER_SECONDS = env.float("RELAY_LINGER_SECONDS", default=0.05)
 # Processing attempts before a failing webhook is left `failed` for an account manager.
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)

@@ -1,9 +1,10 @@
 """The relay's part for webhooks: stored deliveries are published to the workers from here, not
 by the request that stored them (see `manage.py relay`).
 
-A delivery is stored with `enqueued_at` null, and a trigger wakes the relay when the INSERT
-commits. The relay claims a batch of such rows (locked, skipping rows another relay holds),
-publishes them, then marks them enqueued in the same transaction: a broker that cannot take them
+A delivery is stored with `enqueued_at` null, and the relay finds it at its next look (every
+RELAY_IDLE_SECONDS at most; a delivery sends no notification: portal/relay.py says why). It
+claims a batch of such rows (locked, skipping rows another relay holds), publishes them, then
+marks them enqueued in the same transaction: a broker that cannot take them
 rolls the claim back and the rows wait for the next pass. A relay that dies after publishing and
 before its COMMIT has them published again by the next pass; applying is idempotent (the event's
 own claim, webhooks.services), so that costs a no-op run, never a second application.

@@ -88,8 +88,8 @@ def webhook_receive(*, partner: Partner, body: bytes, headers: dict[str, str]) -
 _table = WebhookEvent._meta.db_table
 # One statement, committed by itself (autocommit): no BEGIN and COMMIT round trips, and a
 # duplicate is no error to roll back from. The conflict target is the unique constraint
-# webhookevent_unique_per_partner. The row's trigger wakes the relay (webhooks.relay), which
-# publishes it to the workers: the request never waits for the broker.
+# webhookevent_unique_per_partner. The relay (webhooks.relay) finds the row and publishes it to
+# the workers: the request never waits for the broker, nor for a notification's lock.
 _INSERT = f"""
 INSERT INTO {_table} (partner_id, received_at, dedupe_key, hub_event_id,
                       event_type, raw_body, payload, headers, status, attempts, last_error,

@@ -12,9 +12,9 @@ from portal.relay import relay_forever
 
 class Command(BaseCommand):
     help = (
-        "Publish committed webhook deliveries and domain events to the Celery workers, woken by "
-        "PostgreSQL notifications. Run one beside the workers (more are safe); stops on SIGTERM "
-        "or Ctrl-C."
+        "Publish committed webhook deliveries and domain events to the Celery workers: it looks "
+        "every RELAY_IDLE_SECONDS, and domain events wake it at once. Run one beside the "
+        "workers (more are safe); stops on SIGTERM or Ctrl-C."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
