@@ -72,8 +72,7 @@ def worker_idle(node: str) -> bool:
 
     with database.cursor() as cursor:
         cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM webhooks_webhookevent "
-            "WHERE status = 'received' AND enqueued_at IS NULL) "
+            "SELECT EXISTS (SELECT 1 FROM webhooks_unpublishedevent) "
             "OR EXISTS (SELECT 1 FROM events_domainevent WHERE relayed_at IS NULL)"
         )
         if cursor.fetchone()[0] or _relay_in_a_transaction():

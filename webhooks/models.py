@@ -28,8 +28,8 @@ class WebhookEvent(TenantModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # When its processing was last sent to the broker (by the relay, the sweep or a replay);
-    # null until the relay has published it.
+    # When its processing was last sent to the broker by the sweep or a replay; null when only
+    # the relay sent it, as soon as it was stored (then `received_at` stands for it).
     enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
     processed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
@@ -37,18 +37,13 @@ class WebhookEvent(TenantModel):
 
     class Meta:
         ordering = ["-received_at"]
-        # Every delivery writes each of these, so there are no more than the reads need: status
-        # is the sweep index's first column, the partner the unique constraint's, and the event
-        # type is compared for equality only (the admin's filter).
+        # Every delivery writes each of these, and so does its claim (which changes the status),
+        # so there are no more than the reads need: status is the sweep index's first column,
+        # the partner the unique constraint's, and the event type is compared for equality only
+        # (the admin's filter). What the relay publishes next is a table of its own.
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="webhookevent_sweep"),
             models.Index(fields=["event_type"], name="webhookevent_type"),
-            # What the relay publishes next (webhooks.relay).
-            models.Index(
-                fields=["id"],
-                name="webhookevent_unrelayed",
-                condition=models.Q(status="received", enqueued_at__isnull=True),
-            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -58,3 +53,23 @@ class WebhookEvent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.event_type or 'unknown'} {self.hub_event_id or self.dedupe_key[:12]}"
+
+
+class UnpublishedEvent(models.Model):
+    """A stored delivery the relay has not published to the workers yet (webhooks.relay): the
+    relay deletes the row as it publishes the event, so the event's own row, with its payload
+    and indexes, is written when it is stored and when it is applied, never in between.
+
+    Written in the statement that stores the delivery (webhooks.services); no foreign-key
+    constraint, whose check would lock the event's row."""
+
+    event = models.OneToOneField(
+        WebhookEvent,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="+",
+    )
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} (unpublished)"

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from dialog360.events import event_id, event_type, load_payload, parse_event
@@ -30,7 +31,7 @@ from portal.backoff import backoff_seconds
 from portal.models import Partner
 from portal.queueing import enqueue, enqueue_on_commit, queue_oldest
 from webhooks.handlers import event_dispatch
-from webhooks.models import WebhookEvent
+from webhooks.models import UnpublishedEvent, WebhookEvent
 
 logger = logging.getLogger(__name__)
 Status = WebhookEvent.Status
@@ -86,17 +87,24 @@ def webhook_receive(*, partner: Partner, body: bytes, headers: dict[str, str]) -
 
 
 _table = WebhookEvent._meta.db_table
+_unpublished = UnpublishedEvent._meta.db_table
 # One statement, committed by itself (autocommit): no BEGIN and COMMIT round trips, and a
 # duplicate is no error to roll back from. The conflict target is the unique constraint
-# webhookevent_unique_per_partner. The relay (webhooks.relay) finds the row and publishes it to
-# the workers: the request never waits for the broker, nor for a notification's lock.
+# webhookevent_unique_per_partner. An event to apply is also listed as unpublished, where the
+# relay (webhooks.relay) finds it and publishes it to the workers: the request never waits for
+# the broker, nor for a notification's lock.
 _INSERT = f"""
-INSERT INTO {_table} (partner_id, received_at, dedupe_key, hub_event_id,
-                      event_type, raw_body, payload, headers, status, attempts, last_error,
-                      traceback)
-VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, 0, %s, '')
-ON CONFLICT (partner_id, dedupe_key) DO NOTHING
-RETURNING id
+WITH stored AS (
+    INSERT INTO {_table} (partner_id, received_at, dedupe_key, hub_event_id,
+                          event_type, raw_body, payload, headers, status, attempts, last_error,
+                          traceback)
+    VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, 0, %s, '')
+    ON CONFLICT (partner_id, dedupe_key) DO NOTHING
+    RETURNING id, status
+), listed AS (
+    INSERT INTO {_unpublished} (event_id) SELECT id FROM stored WHERE status = %s
+)
+SELECT id FROM stored
 """  # noqa: S608 - the table name is ours; every value is a parameter
 
 
@@ -129,6 +137,7 @@ def _insert(
         json.dumps(headers),
         status,
         last_error,
+        Status.RECEIVED,
     ]
     if connection.in_atomic_block:
         return _insert_row(values)
@@ -315,8 +324,9 @@ def _record_failure(event_pk: int, problem: Exception) -> None:
 
 def webhook_events_sweep() -> int:
     """Enqueue again what the broker lost or a dead worker dropped: events still `received` that
-    were enqueued more than WEBHOOK_SWEEP_AFTER_SECONDS ago, and failed ones whose retry is due
-    and that were not enqueued since; the number enqueued. Needs a scope over all partners.
+    were enqueued more than WEBHOOK_SWEEP_AFTER_SECONDS ago (stored then, if only the relay sent
+    them, or never sent: the relay is down), and failed ones whose retry is due and that were not
+    enqueued since; the number enqueued. Needs a scope over all partners.
 
     An event that only waits its turn behind a backlog is not enqueued twice: the queue is
     first-in first-out, so every event enqueued since the oldest one still waiting in it is
@@ -334,13 +344,16 @@ def webhook_events_sweep() -> int:
         & (not_since | Q(enqueued_at__lt=F("next_attempt_at")))
     ).order_by("received_at")
     events = list(due.only("pk", "partner_id", "status"))
-    WebhookEvent.objects.filter(pk__in=[event.pk for event in events]).update(enqueued_at=now)
+    pks = [event.pk for event in events]
+    WebhookEvent.objects.filter(pk__in=pks).update(enqueued_at=now)
+    UnpublishedEvent.objects.filter(event_id__in=pks).delete()  # sent here, not by the relay
     return sum(enqueue_processing(event) for event in events)
 
 
 def _oldest_waiting_enqueued_at() -> datetime | None:
-    """When the event whose processing waits longest in the broker's queue was enqueued; None
-    when nothing waits (or the queue cannot be read: then only the time counts)."""
+    """When the event whose processing waits longest in the broker's queue was enqueued (stored,
+    if the relay sent it); None when nothing waits (or the queue cannot be read: then only the
+    time counts)."""
     oldest = queue_oldest(settings.WEBHOOK_QUEUE)
     if oldest is None or len(oldest[1]) != 2:
         return None
@@ -352,7 +365,9 @@ def _oldest_waiting_enqueued_at() -> datetime | None:
     else:
         return None
     enqueued_at: datetime | None = (
-        WebhookEvent.objects.filter(pk=event_pk).values_list("enqueued_at", flat=True).first()
+        WebhookEvent.objects.filter(pk=event_pk)
+        .values_list(Coalesce("enqueued_at", "received_at"), flat=True)
+        .first()
     )
     return enqueued_at
 

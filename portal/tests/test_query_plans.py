@@ -21,7 +21,9 @@ from clients.models import Onboarding
 from clients.tests.factories import ClientFactory, OnboardingFactory
 from portal.tenancy import partner_scope
 from portal.tests.factories import PartnerFactory
-from webhooks.models import WebhookEvent
+from webhooks import relay as webhook_relay
+from webhooks.models import UnpublishedEvent, WebhookEvent
+from webhooks.relay import webhook_events_relay
 from webhooks.services import _claim
 from webhooks.tests.factories import WebhookEventFactory
 
@@ -112,6 +114,24 @@ def test_a_claim_reads_its_events_by_primary_key_whatever_the_statistics_say():
 
     assert sorted(claimed) == sorted(wanted)
     assert indexes_used(plans, "UPDATE webhooks_webhookevent") == {"webhooks_webhookevent_pkey"}
+
+
+def test_the_relay_reads_its_events_by_primary_key_whatever_the_statistics_say(monkeypatch):
+    statistics_taken_now(WebhookEvent)  # of the empty tables
+    statistics_taken_now(UnpublishedEvent)
+    partner = PartnerFactory.create()
+    event = WebhookEventFactory.create(partner=partner, status=WebhookEvent.Status.RECEIVED)
+    copies(WebhookEvent, event, 3000, dedupe_key="'copy-' || n", hub_event_id="'copy-' || n")
+    with partner_scope(partner):
+        latest = list(WebhookEvent.objects.order_by("-pk").values_list("pk", flat=True)[:20])
+    UnpublishedEvent.objects.bulk_create(UnpublishedEvent(event_id=pk) for pk in latest)
+    monkeypatch.setattr(webhook_relay, "publish", lambda name, calls: None)
+
+    with chosen_plans() as plans:
+        assert webhook_events_relay() == 20
+
+    used = indexes_used(plans, "WITH taken AS")
+    assert {name for name in used if "webhookevent" in name} == {"webhooks_webhookevent_pkey"}
 
 
 def test_a_clients_latest_onboarding_is_found_by_its_own_index_whatever_the_statistics_say():

@@ -14,6 +14,8 @@ from typing import Any
 import psycopg
 import pytest
 from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 from conftest import ROOT, _test_database_url, stop_process, wait_for
 from events.models import DomainEvent
@@ -25,7 +27,7 @@ from portal.relay import relay_pass, relays
 from portal.tenancy import all_partners_scope, partner_scope
 from portal.tests.factories import PartnerFactory
 from webhooks import relay as webhook_relay
-from webhooks.models import WebhookEvent
+from webhooks.models import UnpublishedEvent, WebhookEvent
 from webhooks.relay import process_batches, webhook_events_relay
 from webhooks.services import webhook_receive
 from webhooks.tests.helpers import body_of, channel_event, fixture
@@ -34,9 +36,11 @@ Status = WebhookEvent.Status
 
 
 def stored(partner: Partner) -> int:
-    event_pk = webhook_receive(
-        partner=partner, body=body_of(fixture("channel_created")), headers={}
-    ).event_pk
+    return stored_event(partner, "channel_created")
+
+
+def stored_event(partner: Partner, name: str) -> int:
+    event_pk = webhook_receive(partner=partner, body=body_of(fixture(name)), headers={}).event_pk
     assert event_pk is not None
     return event_pk
 
@@ -106,14 +110,21 @@ def test_the_relay_publishes_waiting_deliveries_once_and_marks_them(monkeypatch)
     ]
     webhook_receive(partner=partner, body=b"{", headers={})  # malformed: nothing to publish
 
+    with partner_scope(partner):
+        rows_before = row_versions(WebhookEvent.objects.all())
+
     assert webhook_events_relay() == 2
     assert webhook_events_relay() == 0
     assert sent == [("webhooks.process_events", [(partner.pk, [stored[1], stored[0]])])]
+    assert not UnpublishedEvent.objects.exists()
     with partner_scope(partner):
-        assert (
-            WebhookEvent.objects.filter(enqueued_at__isnull=True, status=Status.RECEIVED).count()
-            == 0
-        )
+        # Publishing wrote nothing to the events' rows (a new version would have a new xmin).
+        assert row_versions(WebhookEvent.objects.all()) == rows_before
+
+
+def row_versions(events: QuerySet[WebhookEvent]) -> dict[int, str]:
+    """Each row's id and the transaction that wrote its current version."""
+    return dict(events.annotate(version=RawSQL("xmin::text", [])).values_list("pk", "version"))
 
 
 @pytest.mark.django_db
@@ -126,13 +137,25 @@ def test_a_broker_that_cannot_take_them_leaves_the_rows_for_the_next_pass(monkey
 
     monkeypatch.setattr(webhook_relay, "publish", down)
     assert relay_pass(relays()) == (0, True)
-    with partner_scope(partner):
-        assert WebhookEvent.objects.get(pk=event_pk).enqueued_at is None
+    assert list(UnpublishedEvent.objects.values_list("event", flat=True)) == [event_pk]
 
     monkeypatch.setattr(webhook_relay, "publish", lambda name, calls: None)
     assert relay_pass(relays()) == (1, False)
+    assert not UnpublishedEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_event_the_sweep_applied_first_is_not_published_again(monkeypatch):
+    partner = PartnerFactory.create()
+    sent: list[tuple[str, list[tuple[Any, ...]]]] = []
+    monkeypatch.setattr(webhook_relay, "publish", lambda name, calls: sent.append((name, calls)))
+    applied, waiting = stored(partner), stored_event(partner, "channel_running")
     with partner_scope(partner):
-        assert WebhookEvent.objects.get(pk=event_pk).enqueued_at is not None
+        WebhookEvent.objects.filter(pk=applied).update(status=Status.PROCESSED)
+
+    assert webhook_events_relay() == 1
+    assert sent == [("webhooks.process_events", [(partner.pk, [waiting])])]
+    assert not UnpublishedEvent.objects.exists()
 
 
 @pytest.mark.django_db
@@ -204,8 +227,7 @@ def test_the_relay_process_publishes_a_stored_delivery_at_its_next_look(tmp_path
     with relay_process(tmp_path / "relay.log", idle_seconds="0.2"):
         event_pk = stored(partner)
 
-        def enqueued() -> bool:
-            with partner_scope(partner):
-                return WebhookEvent.objects.get(pk=event_pk).enqueued_at is not None
+        def published() -> bool:
+            return not UnpublishedEvent.objects.filter(event=event_pk).exists()
 
-        wait_for(enqueued, timeout=10, what="the relay to publish the delivery")
+        wait_for(published, timeout=10, what="the relay to publish the delivery")

@@ -20,7 +20,7 @@ from portal.queueing import enqueue
 from portal.tenancy import all_partners_scope, partner_scope
 from portal.tests.factories import PartnerFactory
 from portal.tests.faults import database_refuses
-from webhooks.models import WebhookEvent
+from webhooks.models import UnpublishedEvent, WebhookEvent
 from webhooks.services import (
     webhook_event_process,
     webhook_event_replay,
@@ -455,6 +455,25 @@ def test_the_sweep_enqueues_stale_received_and_due_failed_events(partner, settin
     assert (first, second) == (2, 0)
 
 
+def test_the_sweep_sends_what_the_relay_never_published_and_the_relay_then_leaves_it(
+    partner, settings
+):
+    """The relay was down: a delivery stored minutes ago is still unpublished."""
+    settings.WEBHOOK_SWEEP_AFTER_SECONDS = 60
+    stale, fresh = (
+        store(partner, channel_event("channel_created", event_id=n)) for n in ("stale", "fresh")
+    )
+    with partner_scope(partner):
+        WebhookEvent.objects.filter(pk=stale).update(
+            received_at=timezone.now() - timedelta(minutes=5)
+        )
+
+    with all_partners_scope():
+        assert webhook_events_sweep() == 1
+        assert list(UnpublishedEvent.objects.values_list("event", flat=True)) == [fresh]
+        assert WebhookEvent.objects.get(pk=stale).enqueued_at is not None
+
+
 @pytest.fixture
 def webhook_queue():
     """The broker's `webhooks` queue (in this test run's Redis database), empty at the start
@@ -496,6 +515,34 @@ def test_the_sweep_leaves_events_waiting_their_turn_in_a_backlog(
     assert swept == 1
     assert [queued_event(raw) for raw in webhook_queue.lrange("webhooks", 0, -1)] == [
         lost,  # the newest message, sent by the sweep
+        behind,
+        waiting,
+    ]
+
+
+def test_the_sweep_leaves_a_backlog_the_relay_sent_as_they_were_stored(
+    partner, settings, webhook_queue
+):
+    """The relay does not mark what it sends: when it was stored stands for when it was sent."""
+    settings.WEBHOOK_SWEEP_AFTER_SECONDS = 60
+    lost, waiting, behind = (
+        store(partner, channel_event("channel_created", event_id=n))
+        for n in ("lost", "waiting", "behind")
+    )
+    now = timezone.now()
+    with partner_scope(partner):
+        for pk, minutes in ((lost, 10), (waiting, 5), (behind, 4)):
+            WebhookEvent.objects.filter(pk=pk).update(received_at=now - timedelta(minutes=minutes))
+    UnpublishedEvent.objects.all().delete()  # all three published by the relay
+    enqueue("webhooks.process_events", partner.pk, [waiting])
+    enqueue("webhooks.process_events", partner.pk, [behind])
+
+    with all_partners_scope():
+        swept = webhook_events_sweep()
+
+    assert swept == 1
+    assert [queued_event(raw) for raw in webhook_queue.lrange("webhooks", 0, -1)] == [
+        lost,
         behind,
         waiting,
     ]

@@ -11,7 +11,7 @@ from django.test import Client as HttpClient
 from portal.models import Partner
 from portal.tenancy import partner_scope
 from portal.tests.factories import PartnerFactory
-from webhooks.models import WebhookEvent
+from webhooks.models import UnpublishedEvent, WebhookEvent
 from webhooks.tests.helpers import EVENT_FIXTURES, SECRET, body_of, fixture, signed
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +53,7 @@ def test_every_fixture_signed_for_real_is_stored_for_the_relay(
     assert event.status == WebhookEvent.Status.RECEIVED
     # Nothing is sent to the broker by the request: the relay publishes the committed row.
     assert (callbacks, event.enqueued_at) == ([], None)
+    assert list(UnpublishedEvent.objects.values_list("event", flat=True)) == [event.pk]
 
 
 def test_the_sha256_prefix_is_accepted(partner):
@@ -199,6 +200,7 @@ def test_a_malformed_body_with_a_valid_signature_is_kept_and_marked(
     assert bytes(event.raw_body) == body
     assert event.last_error.startswith(error)
     assert callbacks == []  # nothing to process
+    assert not UnpublishedEvent.objects.exists()  # nor for the relay to publish
 
 
 def test_an_empty_body_is_400(partner):
