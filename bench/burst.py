@@ -44,7 +44,15 @@ import psycopg
 import redis
 
 from bench.ingest import ENV as INGEST_ENV
-from bench.ingest import fresh_database, gunicorn_command, stop
+from bench.ingest import (
+    children,
+    cpu_seconds,
+    cpu_used,
+    fresh_database,
+    gunicorn_command,
+    postgres_pids,
+    stop,
+)
 from bench.ingest import manage as ingest_manage
 from bench.ingest import spawn as ingest_spawn
 
@@ -115,6 +123,48 @@ def wait(predicate: Callable[[], bool], *, timeout: float, what: str, every: flo
             raise SystemExit(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(every)
     return time.monotonic() - started
+
+
+Roles = dict[str, list[subprocess.Popen[bytes]]]
+
+
+def cpu_by_role(roles: Roles) -> dict[str, dict[int, float]]:
+    """CPU seconds used so far by each role's processes (and their children), by every
+    PostgreSQL process, and by the whole machine."""
+    readings = {"machine": {0: machine_cpu_seconds()}, "postgres": cpu_seconds(postgres_pids())}
+    for role, processes in roles.items():
+        pids = [process.pid for process in processes]
+        readings[role] = cpu_seconds(pids + [child for pid in pids for child in children(pid)])
+    return readings
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds the whole machine has been busy (every core, every process, the benchmark's
+    own client included): unlike a process's, they are not lost when a process exits
+    (PostgreSQL's autovacuum workers and short connections)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def wal_position() -> str:
+    return str(query("SELECT pg_current_wal_lsn()")[0][0])
+
+
+def measured(roles: Roles, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """run()'s results, with the CPU seconds each role used meanwhile and the bytes of WAL
+    PostgreSQL wrote (the whole server's: the benchmark is its only writer)."""
+    cpu_before, wal_before = cpu_by_role(roles), wal_position()
+    results = run()
+    cpu_after = cpu_by_role(roles)
+    wal = query("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", wal_before)[0][0]
+    return {
+        **results,
+        "cpu_seconds": {
+            role: round(cpu_used(cpu_before[role], cpu_after[role]), 2) for role in cpu_after
+        },
+        "wal_bytes": int(wal),
+    }
 
 
 def answers(url: str) -> bool:
@@ -417,17 +467,21 @@ def main() -> int:
         channels = simulator_channels(hub)
         rows = lifecycle_bodies(channels)
         port = free_port()
-        processes.append(
-            spawn(gunicorn_command(port, options.web_workers, options.worker_class), "web")
-        )
+        web = spawn(gunicorn_command(port, options.web_workers, options.worker_class), "web")
+        processes.append(web)
         wait(lambda: answers(f"http://127.0.0.1:{port}/healthz"), timeout=60, what="gunicorn")
-        processes.extend(start_workers(options))
+        relay, *workers = start_workers(options)
+        processes.extend([relay, *workers])
+        roles = {"web": [web], "workers": workers, "relay": [relay], "simulator": [simulator]}
         time.sleep(3)
         if "baseline" in phases:
-            results["baseline"] = baseline(port, client, len(rows), options.connections)
+            results["baseline"] = measured(
+                roles, lambda: baseline(port, client, len(rows), options.connections)
+            )
         if "keys-on" in phases:
-            results["keys_on"] = burst(
-                port, keys_token, rows, "bench-keys", True, options.connections
+            results["keys_on"] = measured(
+                roles,
+                lambda: burst(port, keys_token, rows, "bench-keys", True, options.connections),
             )
             state = simulator_channels(hub)
             per_channel: dict[int, int] = {}
@@ -437,8 +491,9 @@ def main() -> int:
                 )
             results["keys_on"]["keys_created_per_channel"] = per_channel
         if "keys-off" in phases:
-            results["keys_off"] = burst(
-                port, plain_token, rows, "bench-no-keys", False, options.connections
+            results["keys_off"] = measured(
+                roles,
+                lambda: burst(port, plain_token, rows, "bench-no-keys", False, options.connections),
             )
     finally:
         for process in reversed(processes):
@@ -454,6 +509,15 @@ def healthy(results: dict[str, Any]) -> bool:
             return False
     keys = results.get("keys_on", {}).get("keys_created_per_channel")
     return keys is None or keys == {1: CHANNELS}
+
+
+def cost_per_event(run: dict[str, Any]) -> str:
+    """CPU milliseconds per event (or per no-op POST and task) by role, and kilobytes of WAL."""
+    events = 5 * CHANNELS
+    cpu = ", ".join(
+        f"{role} {seconds * 1000 / events:.2f}" for role, seconds in run["cpu_seconds"].items()
+    )
+    return f"CPU ms: {cpu}; WAL {run['wal_bytes'] / 1024 / events:.1f} kB"
 
 
 def report(results: dict[str, Any]) -> None:
@@ -475,6 +539,7 @@ def report(results: dict[str, Any]) -> None:
             f"baseline: no-op POST {base['noop_post_rate']:.0f} req/s; no-op tasks drained at "
             f"{base['noop_tasks_per_second']:.0f}/s"
         )
+        print(f"baseline: per no-op POST and task, {cost_per_event(base)}")
     for name, label in (("keys_on", "keys on"), ("keys_off", "keys off")):
         run = results.get(name)
         if not run:
@@ -490,6 +555,7 @@ def report(results: dict[str, Any]) -> None:
         if name == "keys_on":
             line += f", keys created per channel {run['keys_created_per_channel']}"
         print(line)
+        print(f"{label}: per event, {cost_per_event(run)}")
     ratios = []
     if base:
         for name, label in (("keys_on", "keys on"), ("keys_off", "keys off")):
