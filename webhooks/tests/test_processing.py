@@ -487,9 +487,9 @@ def webhook_queue():
         client.delete("webhooks")
 
 
-@pytest.mark.parametrize("batched", [True, False], ids=["relay-batch", "single"])
+@pytest.mark.parametrize("sent_by", ["relay", "sweep or replay"])
 def test_the_sweep_leaves_events_waiting_their_turn_in_a_backlog(
-    partner, settings, webhook_queue, batched
+    partner, settings, webhook_queue, sent_by
 ):
     settings.WEBHOOK_SWEEP_AFTER_SECONDS = 60
     lost, waiting, behind = (
@@ -497,15 +497,20 @@ def test_the_sweep_leaves_events_waiting_their_turn_in_a_backlog(
         for n in ("lost", "waiting", "behind")
     )
     now = timezone.now()
+    # All three were sent minutes ago; the first one's message was lost, the other two wait in
+    # a backlog (no worker runs here).
     with partner_scope(partner):
         for pk, minutes in ((lost, 10), (waiting, 5), (behind, 4)):
-            WebhookEvent.objects.filter(pk=pk).update(enqueued_at=now - timedelta(minutes=minutes))
-    # All three were enqueued minutes ago; the first one's message was lost, the other two wait
-    # in a backlog (no worker runs here).
-    if batched:  # as the relay sends them
+            sent = WebhookEvent.objects.filter(pk=pk)
+            if sent_by == "relay":  # which does not mark them: when stored stands for when sent
+                sent.update(received_at=now - timedelta(minutes=minutes))
+            else:
+                sent.update(enqueued_at=now - timedelta(minutes=minutes))
+    UnpublishedEvent.objects.all().delete()
+    if sent_by == "relay":  # in batches
         enqueue("webhooks.process_events", partner.pk, [waiting])
         enqueue("webhooks.process_events", partner.pk, [behind])
-    else:  # as the sweep and a replay send them
+    else:  # one by one
         enqueue("webhooks.process_event", partner.pk, waiting)
         enqueue("webhooks.process_event", partner.pk, behind)
 
@@ -515,34 +520,6 @@ def test_the_sweep_leaves_events_waiting_their_turn_in_a_backlog(
     assert swept == 1
     assert [queued_event(raw) for raw in webhook_queue.lrange("webhooks", 0, -1)] == [
         lost,  # the newest message, sent by the sweep
-        behind,
-        waiting,
-    ]
-
-
-def test_the_sweep_leaves_a_backlog_the_relay_sent_as_they_were_stored(
-    partner, settings, webhook_queue
-):
-    """The relay does not mark what it sends: when it was stored stands for when it was sent."""
-    settings.WEBHOOK_SWEEP_AFTER_SECONDS = 60
-    lost, waiting, behind = (
-        store(partner, channel_event("channel_created", event_id=n))
-        for n in ("lost", "waiting", "behind")
-    )
-    now = timezone.now()
-    with partner_scope(partner):
-        for pk, minutes in ((lost, 10), (waiting, 5), (behind, 4)):
-            WebhookEvent.objects.filter(pk=pk).update(received_at=now - timedelta(minutes=minutes))
-    UnpublishedEvent.objects.all().delete()  # all three published by the relay
-    enqueue("webhooks.process_events", partner.pk, [waiting])
-    enqueue("webhooks.process_events", partner.pk, [behind])
-
-    with all_partners_scope():
-        swept = webhook_events_sweep()
-
-    assert swept == 1
-    assert [queued_event(raw) for raw in webhook_queue.lrange("webhooks", 0, -1)] == [
-        lost,
         behind,
         waiting,
     ]
