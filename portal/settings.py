@@ -350,8 +350,9 @@ CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_DB_REUSE_MAX = 1000
 # The workers' CPU priority, as a nice value (0-19): 10 on cores shared with the web server, so
 # that a webhook's answer comes before applying one while a backlog drains. 0 (the default)
-# keeps the priority the worker was started with: at 10, a worker was stopped more often by a
-# Celery race when the broker drops while it acknowledges, so run it under a supervisor.
+# keeps the priority the worker was started with. At any value, Celery's Redis transport can
+# stop a worker when the broker drops while it acknowledges a task (more often seen at 10), so
+# run it under a supervisor that restarts it.
 WORKER_NICE = env.int("WORKER_NICE", default=0)
 if not 0 <= WORKER_NICE <= 19:
     raise ImproperlyConfigured("WORKER_NICE must be between 0 and 19.")
